@@ -1,0 +1,84 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Agora: a two-level resource-offer cluster manager in the lineage of Apache Mesos.
+///
+/// Dependency rule (see ARCHITECTURE.md): Master, Agent and Framework depend on
+/// Messaging, AgoraProto and Resources, never on each other; only Messaging
+/// imports CZeroMQ; AgoraCLI wires everything together and holds no logic.
+let package = Package(
+    name: "Agora",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agora", targets: ["AgoraCLI"]),
+        .library(name: "AgoraProto", targets: ["AgoraProto"]),
+        .library(name: "Resources", targets: ["Resources"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
+        .library(name: "Master", targets: ["Master"]),
+        .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "Framework", targets: ["Framework"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // libzmq from Debian's libzmq3-dev (Scripts/install-deps.sh installs it). Not
+        // looked up through pkg-config: Debian's libzmq.pc pulls in krb5's `-isystem`
+        // flags, which SwiftPM refuses with a warning; the header and library are in
+        // the standard paths, and the module map links `zmq`.
+        .systemLibrary(name: "CZeroMQ"),
+        .target(
+            name: "AgoraProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "Resources",
+            dependencies: ["AgoraProto"]
+        ),
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "CZeroMQ",
+                "AgoraProto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Master",
+            dependencies: ["AgoraProto", "Resources", "Messaging"]
+        ),
+        .target(
+            name: "Agent",
+            dependencies: ["AgoraProto", "Resources", "Messaging"]
+        ),
+        .target(
+            name: "Framework",
+            dependencies: ["AgoraProto", "Resources", "Messaging"]
+        ),
+        .executableTarget(
+            name: "AgoraCLI",
+            dependencies: [
+                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ResourcesTests",
+            dependencies: [
+                "Resources", "AgoraProto",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "AgoraProtoTests",
+            dependencies: ["AgoraProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "AgoraProto"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AgoraProto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
