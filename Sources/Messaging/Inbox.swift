@@ -23,22 +23,23 @@ final class Inbox<Element: Sendable>: Sendable {
         self.wakeProducer = wakeProducer
     }
 
-    /// Adds an element (producer side). Returns `false` when the queue is now full
-    /// and the producer must stop reading until woken.
-    func push(_ element: Element) -> Bool {
-        let (waiter, hasRoom): (CheckedContinuation<Element?, Never>?, Bool) = state.withLock { state in
+    /// Adds elements in order (producer side), waking the consumer at most once.
+    /// Returns `false` when the queue is now full and the producer must stop reading
+    /// until woken.
+    func push(contentsOf elements: [Element]) -> Bool {
+        guard !elements.isEmpty else { return true }
+        let (waiter, first, hasRoom): (CheckedContinuation<Element?, Never>?, Element?, Bool) = state.withLock { state in
+            var rest = elements[...]
+            var handOver: (CheckedContinuation<Element?, Never>, Element)?
             if let waiter = state.waiter {
                 state.waiter = nil
-                return (waiter, true)
+                handOver = (waiter, rest.removeFirst())
             }
-            state.buffer.append(element)
-            if state.buffer.count >= capacity {
-                state.producerPaused = true
-                return (nil, false)
-            }
-            return (nil, true)
+            for element in rest { state.buffer.append(element) }
+            if state.buffer.count >= capacity { state.producerPaused = true }
+            return (handOver?.0, handOver?.1, !state.producerPaused)
         }
-        waiter?.resume(returning: element)
+        if let waiter { waiter.resume(returning: first) }
         return hasRoom
     }
 
@@ -58,8 +59,9 @@ final class Inbox<Element: Sendable>: Sendable {
     }
 
     /// The next element, waiting for one; `nil` once finished or when the waiting
-    /// task is cancelled.
-    func next() async -> Element? {
+    /// task is cancelled. Runs on the caller's executor, so a buffered element costs
+    /// no executor hop.
+    func next(isolation actor: isolated (any Actor)? = #isolation) async -> Element? {
         if let ready = takeReady() { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in

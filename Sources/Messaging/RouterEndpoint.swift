@@ -54,11 +54,11 @@ public struct InboundMessages: AsyncSequence, Sendable {
         fileprivate let inbox: Inbox<InboundMessage>
 
         public mutating func next() async -> InboundMessage? {
-            await inbox.next()
+            await inbox.next(isolation: nil)
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async -> InboundMessage? {
-            await inbox.next()
+            await inbox.next(isolation: actor)
         }
     }
 

@@ -243,13 +243,23 @@ final class SocketLoop: @unchecked Sendable {
     }
 
     /// Reads messages until the socket has none or a batch is done (so sends and
-    /// monitor events are not starved).
+    /// monitor events are not starved), handing them to the inbox in small batches:
+    /// one lock and at most one consumer wake-up per batch.
     private func receiveAvailable() {
+        var batch: [InboundMessage] = []
+        batch.reserveCapacity(Self.inboxBatchSize)
         for _ in 0..<4_096 {
-            guard let (peer, connection, frame) = receiveMessage() else { return }
-            if !deliver(frame, from: peer, connection: connection) { return }
+            guard let (peer, connection, frame) = receiveMessage() else { break }
+            if let message = decode(frame, from: peer, connection: connection) { batch.append(message) }
+            if batch.count == Self.inboxBatchSize {
+                defer { batch.removeAll(keepingCapacity: true) }
+                if !inbox.push(contentsOf: batch) { return }
+            }
         }
+        _ = inbox.push(contentsOf: batch)
     }
+
+    private static let inboxBatchSize = 256
 
     /// One complete ZeroMQ message: (peer, connection fd, payload frame). Oversized
     /// and malformed messages are counted and skipped; `nil` when nothing is waiting.
@@ -291,8 +301,8 @@ final class SocketLoop: @unchecked Sendable {
         }
     }
 
-    /// Decodes and queues one payload. Returns `false` when the inbox is full.
-    private func deliver(_ frame: [UInt8], from peer: PeerID, connection: Int32) -> Bool {
+    /// Decodes one payload; `nil` (counted) when it is not a usable envelope.
+    private func decode(_ frame: [UInt8], from peer: PeerID, connection: Int32) -> InboundMessage? {
         if kind == .router, connection >= 0 {
             let isNew = peersByConnection[connection, default: []].insert(peer).inserted
             if isNew { eventsContinuation.yield(.peerConnected(peer)) }
@@ -306,14 +316,14 @@ final class SocketLoop: @unchecked Sendable {
                 logger.warning("dropping a frame that is not an Agora envelope (logged once per peer)",
                                metadata: ["peer": "\(peer)", "bytes": "\(frame.count)", "error": "\(error)"])
             }
-            return true
+            return nil
         }
         guard envelope.payload != nil else {
             statistics.unknownType.increment()
-            return true
+            return nil
         }
         statistics.received.increment()
-        return inbox.push(InboundMessage(peer: peer, envelope: envelope))
+        return InboundMessage(peer: peer, envelope: envelope)
     }
 
     private func readMonitorEvents() {
