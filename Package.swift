@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev (Scripts/install-deps.sh installs it). Not
@@ -48,11 +50,21 @@ let package = Package(
         ),
         .target(
             name: "Master",
-            dependencies: ["AgoraProto", "Resources", "Messaging"]
+            dependencies: [
+                "AgoraProto", "Resources", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Agent",
-            dependencies: ["AgoraProto", "Resources", "Messaging"]
+            dependencies: [
+                "AgoraProto", "Resources", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Framework",
@@ -78,6 +90,15 @@ let package = Package(
             dependencies: ["AgoraProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "AgoraProto"]),
+        .testTarget(
+            name: "MasterTests",
+            dependencies: [
+                "Master", "Resources", "AgoraProto",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Resources", "AgoraProto"]),
+        .testTarget(name: "FrameworkTests", dependencies: ["Framework", "Messaging", "AgoraProto", "Resources"]),
         .testTarget(name: "IntegrationTests", dependencies: ["AgoraProto"]),
     ],
     swiftLanguageModes: [.v6]

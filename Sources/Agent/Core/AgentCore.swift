@@ -1,0 +1,684 @@
+import AgoraProto
+import Foundation
+import Messaging
+import Resources
+
+/// Settings of the agent's core.
+public struct AgentConfiguration: Sendable {
+    public var agentInfo: Agora_V1_AgentInfo
+    public var httpAddress: String
+    public var bootID: String
+    public var version: String
+    /// Unix time (seconds) at the core's `now == .zero`; stamps updates.
+    public var startedAtUnixSeconds: Double
+    public var registrationBackoff: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30)
+    public var statusUpdateBackoff: ClosedRange<Duration> = .seconds(10) ... .seconds(600)
+    /// With no ping for this long, the agent assumes the master lost it and re-registers.
+    public var masterSilenceLimit: Duration = .seconds(45)
+    public var executorRegistrationTimeout: Duration = .seconds(60)
+    public var defaultKillGracePeriod: Duration = .seconds(3)
+
+    public init(agentInfo: Agora_V1_AgentInfo, httpAddress: String, bootID: String, version: String,
+                startedAtUnixSeconds: Double) {
+        self.agentInfo = agentInfo
+        self.httpAddress = httpAddress
+        self.bootID = bootID
+        self.version = version
+        self.startedAtUnixSeconds = startedAtUnixSeconds
+    }
+}
+
+/// The agent's bookkeeping and protocol logic, with no I/O: registration, task and
+/// executor lifecycles, and reliable status updates. Inputs take `now`; outputs are
+/// directives for the shell.
+public struct AgentCore: Sendable {
+    public enum Registration: Sendable, Equatable {
+        case unregistered
+        case registering(token: String)
+        case registered
+        case reregistering
+    }
+
+    public private(set) var configuration: AgentConfiguration
+    public private(set) var agentID: String?
+    public private(set) var registration: Registration = .unregistered
+    public private(set) var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
+    public private(set) var executors: [ExecutorKey: AgentExecutor] = [:]
+    public private(set) var tasks: [AgentTaskKey: AgentTask] = [:]
+    public private(set) var counters = AgentCounters()
+    var streams: [AgentTaskKey: StatusUpdateStream] = [:]
+    var executorsByPeer: [PeerID: ExecutorKey] = [:]
+    var nextRegistrationAt: Duration = .zero
+    var registrationBackoff: Duration
+    var lastHeardFromMaster: Duration = .zero
+    var containerCounter = 0
+    var directives: [AgentDirective] = []
+
+    public init(configuration: AgentConfiguration, agentID: String? = nil) {
+        self.configuration = configuration
+        self.agentID = agentID
+        self.registrationBackoff = configuration.registrationBackoff.lowerBound
+    }
+
+    /// Sets the agent's HTTP base URL before it registers.
+    public mutating func setHTTPAddress(_ address: String) {
+        configuration.httpAddress = address
+    }
+
+    /// Tasks whose status updates still wait for an acknowledgement.
+    public var unacknowledgedUpdateCount: Int { streams.values.reduce(0) { $0 + $1.pending.count } }
+
+    // MARK: - Inputs
+
+    /// A message from the master.
+    public mutating func handleMaster(_ envelope: Agora_V1_Envelope, now: Duration) -> [AgentDirective] {
+        lastHeardFromMaster = now
+        switch envelope.payload {
+        case .agentRegistered(let message): registered(message, now: now)
+        case .agentReregistered(let message): reregistered(message, now: now)
+        case .ping(let ping): pong(ping)
+        case .runTask(let message): runTask(message, now: now)
+        case .runTaskGroup(let message): runTaskGroup(message, now: now)
+        case .killTask(let message): killTask(message, now: now)
+        case .statusUpdateAcknowledgement(let ack): acknowledged(ack, now: now)
+        case .frameworkToExecutorMessage(let message): forwardToExecutor(message)
+        case .shutdownFramework(let message): shutdownFramework(message.frameworkID.value, now: now)
+        case .updateFramework(let message): frameworks[message.frameworkInfo.id.value] = message.frameworkInfo
+        case .refused(let refused): masterRefused(refused, now: now)
+        case .shutdownAgent(let message):
+            log("the master asked this agent to shut down: \(message.message)")
+            for key in executors.keys.sorted() { destroy(key, grace: configuration.defaultKillGracePeriod) }
+        default:
+            counters.invalidMessages += 1
+            log("ignoring an unexpected message from the master")
+        }
+        return takeDirectives()
+    }
+
+    /// A message from an executor over the agent's ipc socket.
+    public mutating func handleExecutor(_ envelope: Agora_V1_Envelope, from peer: PeerID, now: Duration) -> [AgentDirective] {
+        guard case .executorCall(let call) = envelope.payload else {
+            counters.invalidMessages += 1
+            return takeDirectives()
+        }
+        let key = ExecutorKey(frameworkID: call.frameworkID.value, executorID: call.executorID.value)
+        switch call.type {
+        case .subscribe: executorSubscribed(key, call.subscribe, peer: peer, now: now)
+        case .update: executorUpdate(key, call.update.status, peer: peer, now: now)
+        case .message:
+            guard let agentID else { break }
+            var message = Agora_V1_ExecutorToFrameworkMessage()
+            message.agentID.value = agentID
+            message.frameworkID.value = key.frameworkID
+            message.executorID.value = key.executorID
+            message.data = call.message.data
+            sendToMaster { $0.executorToFrameworkMessage = message }
+        case .heartbeat: break
+        default:
+            counters.invalidMessages += 1
+            sendExecutorError(peer, "unsupported executor call \(call.type)")
+        }
+        return takeDirectives()
+    }
+
+    /// The executor's process ended (`description` like "exited with status 3").
+    /// `memoryLimitReached` says the container's memory limit killed it.
+    public mutating func executorExited(_ key: ExecutorKey, containerID: String, status: Int32, description: String,
+                                        memoryLimitReached: Bool, now: Duration) -> [AgentDirective] {
+        guard let executor = executors[key], executor.containerID == containerID else { return takeDirectives() }
+        counters.executorsExited += 1
+        for taskID in executor.tasks.sorted() {
+            let taskKey = AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)
+            guard let task = tasks[taskKey], !task.state.isTerminal else { continue }
+            if memoryLimitReached {
+                generateUpdate(taskKey, state: .taskFailed, reason: .containerLimitationMemory,
+                               message: "the container exceeded its memory limit and was killed", now: now)
+            } else {
+                generateUpdate(taskKey, state: executor.phase == .terminating ? .taskKilled : .taskFailed,
+                               reason: .executorTerminated, message: "the executor \(description)", now: now)
+            }
+        }
+        executors[key] = nil
+        if let peer = executor.peer { executorsByPeer[peer] = nil }
+        if let agentID {
+            var exited = Agora_V1_ExitedExecutor()
+            exited.agentID.value = agentID
+            exited.frameworkID.value = key.frameworkID
+            exited.executorID.value = key.executorID
+            exited.status = status
+            exited.message = description
+            sendToMaster { $0.exitedExecutor = exited }
+        }
+        directives.append(.destroyContainer(key: key, containerID: containerID, gracePeriod: .zero))
+        directives.append(.scheduleSandboxRemoval(key: key, containerID: containerID))
+        forgetFinishedTasks(of: key.frameworkID)
+        return takeDirectives()
+    }
+
+    /// The executor could not be started at all (bad command, sandbox error).
+    public mutating func executorLaunchFailed(_ key: ExecutorKey, containerID: String, message: String,
+                                              now: Duration) -> [AgentDirective] {
+        guard let executor = executors[key], executor.containerID == containerID else { return takeDirectives() }
+        for taskID in executor.tasks.sorted() {
+            generateUpdate(AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID), state: .taskFailed,
+                           reason: .containerLaunchFailed, message: message, now: now)
+        }
+        executors[key] = nil
+        directives.append(.destroyContainer(key: key, containerID: containerID, gracePeriod: .zero))
+        return takeDirectives()
+    }
+
+    /// The connection to the master was (re-)established.
+    public mutating func masterConnected(now: Duration) -> [AgentDirective] {
+        if registration == .registered { registration = .reregistering }
+        nextRegistrationAt = now
+        registrationBackoff = configuration.registrationBackoff.lowerBound
+        attemptRegistration(now: now)
+        return takeDirectives()
+    }
+
+    /// Time passed: registration attempts, update retries, executor timeouts.
+    public mutating func tick(now: Duration) -> [AgentDirective] {
+        if registration == .registered, now - lastHeardFromMaster > configuration.masterSilenceLimit {
+            log("no word from the master for \(configuration.masterSilenceLimit); re-registering")
+            registration = .reregistering
+            nextRegistrationAt = now
+            registrationBackoff = configuration.registrationBackoff.lowerBound
+        }
+        if registration != .registered, now >= nextRegistrationAt { attemptRegistration(now: now) }
+        if registration == .registered { retryUpdates(now: now) }
+        for key in executors.keys.sorted() {
+            guard let executor = executors[key], executor.phase == .launching,
+                  now - executor.launchedAt > configuration.executorRegistrationTimeout else { continue }
+            log("\(key) did not subscribe within \(configuration.executorRegistrationTimeout); destroying it")
+            for taskID in executor.tasks.sorted() {
+                generateUpdate(AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID), state: .taskFailed,
+                               reason: .executorRegistrationTimeout,
+                               message: "the executor did not register in time", now: now)
+            }
+            destroy(key, grace: .zero)
+        }
+        return takeDirectives()
+    }
+
+    // MARK: - Registration
+
+    private mutating func attemptRegistration(now: Duration) {
+        nextRegistrationAt = now + registrationBackoff
+        registrationBackoff = min(registrationBackoff * 2, configuration.registrationBackoff.upperBound)
+        if let agentID {
+            if registration == .unregistered { registration = .reregistering }
+            var message = Agora_V1_ReregisterAgent()
+            message.agentInfo = configuration.agentInfo
+            message.agentInfo.id.value = agentID
+            message.version = configuration.version
+            message.bootID = configuration.bootID
+            message.httpAddress = configuration.httpAddress
+            message.frameworks = frameworks.keys.sorted().compactMap { frameworks[$0] }
+            message.executorInfos = executors.keys.sorted().compactMap { key in
+                guard let executor = executors[key], !executor.isBuiltIn else { return nil }
+                var info = executor.info
+                info.frameworkID.value = key.frameworkID
+                return info
+            }
+            message.tasks = tasks.keys.sorted().map { protoTask(tasks[$0]!, agentID: agentID) }
+            sendToMaster { $0.reregisterAgent = message }
+        } else {
+            containerCounter += 1
+            let token = "\(configuration.bootID)-\(Int(configuration.startedAtUnixSeconds))-\(containerCounter)"
+            registration = .registering(token: token)
+            var message = Agora_V1_RegisterAgent()
+            message.agentInfo = configuration.agentInfo
+            message.version = configuration.version
+            message.bootID = configuration.bootID
+            message.httpAddress = configuration.httpAddress
+            message.registrationToken = token
+            sendToMaster { $0.registerAgent = message }
+        }
+    }
+
+    private mutating func registered(_ message: Agora_V1_AgentRegistered, now: Duration) {
+        guard case .registering(let token) = registration, token == message.registrationToken else { return }
+        agentID = message.agentID.value
+        configuration.agentInfo.id.value = message.agentID.value
+        registration = .registered
+        directives.append(.checkpointAgentID(message.agentID.value))
+        log("registered with the master as agent \(message.agentID.value)")
+        adoptPingInterval(message.pingIntervalSeconds)
+        resendUpdateHeads(now: now)
+    }
+
+    private mutating func reregistered(_ message: Agora_V1_AgentReregistered, now: Duration) {
+        guard registration != .registered, message.agentID.value == agentID else { return }
+        registration = .registered
+        log("re-registered with the master as agent \(message.agentID.value)")
+        adoptPingInterval(message.pingIntervalSeconds)
+        resendUpdateHeads(now: now)
+    }
+
+    private mutating func adoptPingInterval(_ seconds: Double) {
+        guard seconds.isFinite, seconds > 0 else { return }
+        // Three missed pings in a row mean the master has stopped talking to us.
+        configuration.masterSilenceLimit = .milliseconds(Int64(seconds * 3_000))
+    }
+
+    private mutating func pong(_ ping: Agora_V1_Ping) {
+        guard let agentID, ping.agentID.value == agentID else { return }
+        var pong = Agora_V1_Pong()
+        pong.agentID.value = agentID
+        pong.sequence = ping.sequence
+        sendToMaster { $0.pong = pong }
+    }
+
+    private mutating func masterRefused(_ refused: Agora_V1_Refused, now: Duration) {
+        log("the master refused a message: \(refused.reason)")
+        if refused.reason.contains("unknown agent"), registration == .registered {
+            registration = .reregistering
+            nextRegistrationAt = now
+        }
+    }
+
+    // MARK: - Launching
+
+    private mutating func runTask(_ message: Agora_V1_RunTask, now: Duration) {
+        guard message.agentID.value == agentID else { return }
+        let task = message.task
+        let frameworkID = message.frameworkInfo.id.value
+        let key = AgentTaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
+        guard tasks[key] == nil else {
+            log("ignoring a second launch of task \(key)")
+            return
+        }
+        frameworks[frameworkID] = message.frameworkInfo
+        let executorKey: ExecutorKey
+        var event = Agora_V1_Executor_Event()
+        event.type = .launch
+        event.launch.task = task
+        if task.hasExecutor {
+            executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.executor.executorID.value)
+            if executors[executorKey] == nil {
+                var info = task.executor
+                info.frameworkID.value = frameworkID
+                startExecutor(executorKey, info: info, program: .custom(task.executor.command),
+                              frameworkInfo: message.frameworkInfo, tasks: [task], taskID: nil, now: now)
+            }
+        } else {
+            // Command tasks get their own built-in executor, named after the task.
+            executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.taskID.value)
+            guard executors[executorKey] == nil else {
+                generateUpdate(key, state: .taskFailed, reason: .taskInvalid,
+                               message: "an executor named \(task.taskID.value) already runs", now: now, register: task)
+                return
+            }
+            var info = Agora_V1_ExecutorInfo()
+            info.type = .default
+            info.executorID.value = task.taskID.value
+            info.frameworkID.value = frameworkID
+            info.name = "command executor for \(task.taskID.value)"
+            startExecutor(executorKey, info: info, program: .builtIn, frameworkInfo: message.frameworkInfo,
+                          tasks: [task], taskID: task.taskID.value, now: now,
+                          environment: Self.environment(of: task.command))
+        }
+        addTask(task, key: key, executorKey: executorKey)
+        deliverOrQueue(event, to: executorKey, taskIDs: [task.taskID.value])
+    }
+
+    private mutating func runTaskGroup(_ message: Agora_V1_RunTaskGroup, now: Duration) {
+        guard message.agentID.value == agentID else { return }
+        let frameworkID = message.frameworkInfo.id.value
+        frameworks[frameworkID] = message.frameworkInfo
+        let executorKey = ExecutorKey(frameworkID: frameworkID, executorID: message.executorInfo.executorID.value)
+        let group = message.taskGroup
+        if executors[executorKey] == nil {
+            var info = message.executorInfo
+            info.frameworkID.value = frameworkID
+            let program: ExecutorProgram = info.type == .custom && info.hasCommand ? .custom(info.command) : .builtIn
+            startExecutor(executorKey, info: info, program: program, frameworkInfo: message.frameworkInfo,
+                          tasks: group.tasks, taskID: nil, now: now)
+        }
+        var launched: [String] = []
+        for task in group.tasks {
+            let key = AgentTaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
+            guard tasks[key] == nil else { continue }
+            addTask(task, key: key, executorKey: executorKey)
+            launched.append(task.taskID.value)
+        }
+        var event = Agora_V1_Executor_Event()
+        event.type = .launchGroup
+        event.launchGroup.taskGroup = group
+        deliverOrQueue(event, to: executorKey, taskIDs: launched)
+    }
+
+    private mutating func addTask(_ task: Agora_V1_TaskInfo, key: AgentTaskKey, executorKey: ExecutorKey) {
+        tasks[key] = AgentTask(key: key, executorID: executorKey.executorID, info: task, state: .taskStaging)
+        executors[executorKey]?.tasks.insert(key.taskID)
+        counters.tasksLaunched += 1
+    }
+
+    private mutating func startExecutor(_ key: ExecutorKey, info: Agora_V1_ExecutorInfo, program: ExecutorProgram,
+                                        frameworkInfo: Agora_V1_FrameworkInfo, tasks: [Agora_V1_TaskInfo],
+                                        taskID: String?, now: Duration, environment: [String: String] = [:]) {
+        containerCounter += 1
+        let containerID = "\(agentID ?? "agent")-C\(containerCounter)"
+        var resources = (try? Resources(proto: info.resources)) ?? Resources()
+        var ports: [UInt64] = []
+        for task in tasks {
+            let taskResources = (try? Resources(proto: task.resources)) ?? Resources()
+            resources += taskResources
+            for range in taskResources.ports.ranges { ports.append(contentsOf: range) }
+        }
+        executors[key] = AgentExecutor(key: key, containerID: containerID, info: info,
+                                       isBuiltIn: program == .builtIn, launchedAt: now)
+        counters.executorsLaunched += 1
+        directives.append(.launchExecutor(ExecutorLaunch(
+            key: key, containerID: containerID, program: program, executorInfo: info, frameworkInfo: frameworkInfo,
+            resources: resources, ports: ports, taskID: taskID, environment: environment)))
+    }
+
+    private mutating func deliverOrQueue(_ event: Agora_V1_Executor_Event, to key: ExecutorKey, taskIDs: [String]) {
+        guard var executor = executors[key] else { return }
+        if executor.phase == .running, let peer = executor.peer {
+            for taskID in taskIDs { tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)]?.launched = true }
+            sendToExecutor(event, peer: peer)
+        } else {
+            executor.queued.append(event)
+            executors[key] = executor
+        }
+    }
+
+    static func environment(of command: Agora_V1_CommandInfo) -> [String: String] {
+        var environment: [String: String] = [:]
+        for variable in command.environment.variables where !variable.name.isEmpty {
+            environment[variable.name] = variable.value
+        }
+        return environment
+    }
+
+    // MARK: - Executors
+
+    private mutating func executorSubscribed(_ key: ExecutorKey, _ subscribe: Agora_V1_Executor_Call.Subscribe,
+                                             peer: PeerID, now: Duration) {
+        guard var executor = executors[key], executor.phase != .terminating else {
+            sendExecutorShutdown(peer, key: key)
+            return
+        }
+        if let old = executor.peer { executorsByPeer[old] = nil }
+        executor.peer = peer
+        executor.phase = .running
+        let queued = executor.queued
+        executor.queued = []
+        executors[key] = executor
+        executorsByPeer[peer] = key
+
+        var event = Agora_V1_Executor_Event()
+        event.type = .subscribed
+        event.subscribed.executorInfo = executor.info
+        event.subscribed.frameworkInfo = frameworks[key.frameworkID] ?? Agora_V1_FrameworkInfo()
+        event.subscribed.agentInfo = configuration.agentInfo
+        event.subscribed.containerID.value = executor.containerID
+        sendToExecutor(event, peer: peer)
+        for launch in queued {
+            let taskIDs = launch.type == .launch ? [launch.launch.task.taskID.value]
+                : launch.launchGroup.taskGroup.tasks.map(\.taskID.value)
+            for taskID in taskIDs { tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)]?.launched = true }
+            sendToExecutor(launch, peer: peer)
+        }
+    }
+
+    private mutating func executorUpdate(_ key: ExecutorKey, _ status: Agora_V1_TaskStatus, peer: PeerID, now: Duration) {
+        let taskKey = AgentTaskKey(frameworkID: key.frameworkID, taskID: status.taskID.value)
+        guard executors[key] != nil, let task = tasks[taskKey], task.executorID == key.executorID else {
+            sendExecutorError(peer, "unknown task \(status.taskID.value) for \(key)")
+            return
+        }
+        guard status.hasUuid, !status.uuid.isEmpty else {
+            sendExecutorError(peer, "a status update needs a uuid")
+            return
+        }
+        // The executor retries until acknowledged: a duplicate is acknowledged again.
+        let duplicate = streams[taskKey]?.pending.contains { $0.status.uuid == status.uuid } ?? false
+        if !duplicate, !task.state.isTerminal {
+            var status = status
+            status.source = .executor
+            status.executorID.value = key.executorID
+            if !status.hasTimestamp { status.timestamp = unixTime(now) }
+            enqueueUpdate(taskKey, status: status, now: now)
+        }
+        var ack = Agora_V1_Executor_Event()
+        ack.type = .acknowledged
+        ack.acknowledged.taskID = status.taskID
+        ack.acknowledged.uuid = status.uuid
+        sendToExecutor(ack, peer: peer)
+    }
+
+    private mutating func killTask(_ message: Agora_V1_KillTask, now: Duration) {
+        let key = AgentTaskKey(frameworkID: message.frameworkID.value, taskID: message.taskID.value)
+        guard let task = tasks[key] else {
+            generateUpdate(key, state: .taskLost, reason: .reconciliation,
+                           message: "the agent does not know this task", now: now)
+            return
+        }
+        guard !task.state.isTerminal else { return }
+        let executorKey = ExecutorKey(frameworkID: key.frameworkID, executorID: task.executorID)
+        guard var executor = executors[executorKey] else { return }
+        if !task.launched {
+            // Still waiting for its executor: it never started.
+            executor.queued.removeAll { event in
+                event.type == .launch && event.launch.task.taskID.value == key.taskID
+            }
+            executor.tasks.remove(key.taskID)
+            executors[executorKey] = executor
+            generateUpdate(key, state: .taskKilled, reason: .taskKilledDuringLaunch,
+                           message: "killed before it started", now: now)
+            if executor.tasks.allSatisfy({ tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: $0)]?.state.isTerminal ?? true }) {
+                destroy(executorKey, grace: .zero)
+            }
+            return
+        }
+        guard let peer = executor.peer else { return }
+        var event = Agora_V1_Executor_Event()
+        event.type = .kill
+        event.kill.taskID.value = key.taskID
+        if message.hasKillPolicy { event.kill.killPolicy = message.killPolicy }
+        sendToExecutor(event, peer: peer)
+    }
+
+    private mutating func shutdownFramework(_ frameworkID: String, now: Duration) {
+        log("shutting down framework \(frameworkID)")
+        for key in executors.keys.sorted() where key.frameworkID == frameworkID {
+            if let peer = executors[key]?.peer { sendExecutorShutdown(peer, key: key) }
+            destroy(key, grace: configuration.defaultKillGracePeriod)
+        }
+        // The framework is gone: nobody will acknowledge its updates.
+        for key in streams.keys where key.frameworkID == frameworkID { streams[key] = nil }
+        for key in tasks.keys where key.frameworkID == frameworkID { tasks[key]?.state = .taskKilled }
+        forgetFinishedTasks(of: frameworkID)
+    }
+
+    private mutating func destroy(_ key: ExecutorKey, grace: Duration) {
+        guard var executor = executors[key] else { return }
+        executor.phase = .terminating
+        executors[key] = executor
+        directives.append(.destroyContainer(key: key, containerID: executor.containerID, gracePeriod: grace))
+    }
+
+    private mutating func forwardToExecutor(_ message: Agora_V1_FrameworkToExecutorMessage) {
+        let key = ExecutorKey(frameworkID: message.frameworkID.value, executorID: message.executorID.value)
+        guard let peer = executors[key]?.peer else {
+            log("dropping a framework message for \(key), which is not running")
+            return
+        }
+        var event = Agora_V1_Executor_Event()
+        event.type = .message
+        event.message.data = message.data
+        sendToExecutor(event, peer: peer)
+    }
+
+    private mutating func sendExecutorShutdown(_ peer: PeerID, key: ExecutorKey) {
+        var event = Agora_V1_Executor_Event()
+        event.type = .shutdown
+        sendToExecutor(event, peer: peer)
+    }
+
+    private mutating func sendExecutorError(_ peer: PeerID, _ message: String) {
+        counters.invalidMessages += 1
+        var event = Agora_V1_Executor_Event()
+        event.type = .error
+        event.error.message = message
+        sendToExecutor(event, peer: peer)
+    }
+
+    // MARK: - Status updates
+
+    /// An update the agent itself produces (executor died, launch failed, …).
+    mutating func generateUpdate(_ key: AgentTaskKey, state: Agora_V1_TaskState, reason: Agora_V1_TaskStatus.Reason,
+                                 message: String, now: Duration, register task: Agora_V1_TaskInfo? = nil) {
+        if let task, tasks[key] == nil {
+            tasks[key] = AgentTask(key: key, executorID: task.taskID.value, info: task, state: .taskStaging)
+        }
+        guard tasks[key] != nil else { return }
+        var status = Agora_V1_TaskStatus()
+        status.taskID.value = key.taskID
+        status.state = state
+        status.reason = reason
+        status.message = message
+        status.source = .agent
+        status.uuid = Self.uuid()
+        status.timestamp = unixTime(now)
+        if let executorID = tasks[key]?.executorID { status.executorID.value = executorID }
+        enqueueUpdate(key, status: status, now: now)
+    }
+
+    private mutating func enqueueUpdate(_ key: AgentTaskKey, status: Agora_V1_TaskStatus, now: Duration) {
+        tasks[key]?.state = status.state
+        var update = Agora_V1_StatusUpdate()
+        update.agentID.value = agentID ?? ""
+        update.frameworkID.value = key.frameworkID
+        update.executorID = status.executorID
+        update.status = status
+        update.status.agentID.value = agentID ?? ""
+        update.latestState = status.state
+        directives.append(.checkpointUpdate(update))
+        var stream = streams[key] ?? StatusUpdateStream()
+        stream.pending.append(update)
+        if stream.pending.count == 1 {
+            stream.backoff = configuration.statusUpdateBackoff.lowerBound
+            stream.nextRetryAt = now + stream.backoff
+            streams[key] = stream
+            if registration == .registered { sendUpdate(update) }
+        } else {
+            streams[key] = stream
+        }
+    }
+
+    private mutating func sendUpdate(_ update: Agora_V1_StatusUpdate) {
+        var update = update
+        // The master learns the newest state even while older updates wait.
+        let key = AgentTaskKey(frameworkID: update.frameworkID.value, taskID: update.status.taskID.value)
+        if let state = tasks[key]?.state { update.latestState = state }
+        update.agentID.value = agentID ?? ""
+        update.status.agentID.value = agentID ?? ""
+        counters.statusUpdatesSent += 1
+        sendToMaster { $0.statusUpdate = update }
+    }
+
+    private mutating func acknowledged(_ ack: Agora_V1_StatusUpdateAcknowledgement, now: Duration) {
+        let key = AgentTaskKey(frameworkID: ack.frameworkID.value, taskID: ack.taskID.value)
+        guard var stream = streams[key], let head = stream.pending.first, head.status.uuid == ack.uuid else {
+            return  // a duplicate or stale acknowledgement: harmless
+        }
+        counters.acknowledgements += 1
+        stream.pending.removeFirst()
+        if let next = stream.pending.first {
+            stream.backoff = configuration.statusUpdateBackoff.lowerBound
+            stream.nextRetryAt = now + stream.backoff
+            streams[key] = stream
+            sendUpdate(next)
+        } else {
+            streams[key] = nil
+            if head.status.state.isTerminal { forgetFinishedTasks(of: key.frameworkID) }
+        }
+    }
+
+    private mutating func retryUpdates(now: Duration) {
+        for key in streams.keys.sorted() {
+            guard var stream = streams[key], let head = stream.pending.first, now >= stream.nextRetryAt else { continue }
+            stream.backoff = min(stream.backoff * 2, configuration.statusUpdateBackoff.upperBound)
+            stream.nextRetryAt = now + stream.backoff
+            streams[key] = stream
+            counters.statusUpdateRetries += 1
+            sendUpdate(head)
+        }
+    }
+
+    private mutating func resendUpdateHeads(now: Duration) {
+        for key in streams.keys.sorted() {
+            guard var stream = streams[key], let head = stream.pending.first else { continue }
+            stream.backoff = configuration.statusUpdateBackoff.lowerBound
+            stream.nextRetryAt = now + stream.backoff
+            streams[key] = stream
+            sendUpdate(head)
+        }
+    }
+
+    /// Drops terminal tasks whose updates are all acknowledged and whose executor is gone.
+    private mutating func forgetFinishedTasks(of frameworkID: String) {
+        for key in tasks.keys where key.frameworkID == frameworkID {
+            guard let task = tasks[key], task.state.isTerminal, streams[key] == nil else { continue }
+            let executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.executorID)
+            if let executor = executors[executorKey], executor.phase != .terminating, executor.tasks.count > 1 {
+                executors[executorKey]?.tasks.remove(key.taskID)
+            } else if executors[executorKey] != nil {
+                continue  // the executor still runs; keep the task until it ends
+            }
+            tasks[key] = nil
+        }
+    }
+
+    // MARK: - Helpers
+
+    mutating func takeDirectives() -> [AgentDirective] {
+        defer { directives = [] }
+        return directives
+    }
+
+    private mutating func sendToMaster(_ fill: (inout Agora_V1_Envelope) -> Void) {
+        var envelope = Agora_V1_Envelope()
+        fill(&envelope)
+        directives.append(.sendToMaster(envelope))
+    }
+
+    private mutating func sendToExecutor(_ event: Agora_V1_Executor_Event, peer: PeerID) {
+        var envelope = Agora_V1_Envelope()
+        envelope.executorEvent = event
+        directives.append(.sendToExecutor(envelope, peer: peer))
+    }
+
+    mutating func log(_ message: String) {
+        directives.append(.log(message))
+    }
+
+    private func unixTime(_ now: Duration) -> Double {
+        configuration.startedAtUnixSeconds + Double(now.components.seconds) + Double(now.components.attoseconds) / 1e18
+    }
+
+    private func protoTask(_ task: AgentTask, agentID: String) -> Agora_V1_Task {
+        var proto = Agora_V1_Task()
+        proto.name = task.info.name
+        proto.taskID = task.info.taskID
+        proto.frameworkID.value = task.key.frameworkID
+        proto.executorID.value = task.executorID
+        proto.agentID.value = agentID
+        proto.state = task.state
+        proto.resources = task.info.resources
+        if let head = streams[task.key]?.pending.first {
+            proto.statusUpdateState = head.status.state
+            proto.statusUpdateUuid = head.status.uuid
+        }
+        return proto
+    }
+
+    static func uuid() -> Data {
+        withUnsafeBytes(of: UUID().uuid) { Data($0) }
+    }
+}

@@ -1,0 +1,124 @@
+import AgoraProto
+import Messaging
+import Resources
+
+/// A task, identified within its framework.
+public struct AgentTaskKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var frameworkID: String
+    public var taskID: String
+
+    public init(frameworkID: String, taskID: String) {
+        self.frameworkID = frameworkID
+        self.taskID = taskID
+    }
+
+    public static func < (lhs: AgentTaskKey, rhs: AgentTaskKey) -> Bool {
+        (lhs.frameworkID, lhs.taskID) < (rhs.frameworkID, rhs.taskID)
+    }
+
+    public var description: String { "\(taskID) (framework \(frameworkID))" }
+}
+
+/// An executor, identified within its framework.
+public struct ExecutorKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var frameworkID: String
+    public var executorID: String
+
+    public init(frameworkID: String, executorID: String) {
+        self.frameworkID = frameworkID
+        self.executorID = executorID
+    }
+
+    public static func < (lhs: ExecutorKey, rhs: ExecutorKey) -> Bool {
+        (lhs.frameworkID, lhs.executorID) < (rhs.frameworkID, rhs.executorID)
+    }
+
+    public var description: String { "executor \(executorID) of framework \(frameworkID)" }
+}
+
+/// Which program runs an executor.
+public enum ExecutorProgram: Sendable, Equatable {
+    /// Agora's built-in executor (`agora executor`), for command tasks and task groups.
+    case builtIn
+    /// A framework's own executor, started from its `CommandInfo`.
+    case custom(Agora_V1_CommandInfo)
+}
+
+/// Everything the shell needs to start an executor in a new container.
+public struct ExecutorLaunch: Sendable, Equatable {
+    public var key: ExecutorKey
+    public var containerID: String
+    public var program: ExecutorProgram
+    public var executorInfo: Agora_V1_ExecutorInfo
+    public var frameworkInfo: Agora_V1_FrameworkInfo
+    /// What the container may use: the executor's resources plus its first tasks'.
+    public var resources: Resources
+    /// Host ports assigned to the tasks (`PORT0`, `PORT1`, … in the environment).
+    public var ports: [UInt64]
+    /// The task ID, for single-task executors (`AGORA_TASK_ID`).
+    public var taskID: String?
+    /// Extra environment from the task's command (command executor only).
+    public var environment: [String: String]
+}
+
+/// What the agent's core asks its shell to do.
+public enum AgentDirective: Sendable, Equatable {
+    case sendToMaster(Agora_V1_Envelope)
+    case sendToExecutor(Agora_V1_Envelope, peer: PeerID)
+    /// Create the sandbox and container, and start the executor process.
+    case launchExecutor(ExecutorLaunch)
+    /// Stop the container: SIGTERM to its processes, SIGKILL after `gracePeriod`.
+    case destroyContainer(key: ExecutorKey, containerID: String, gracePeriod: Duration)
+    /// Write the update durably (fsync) before it is sent.
+    case checkpointUpdate(Agora_V1_StatusUpdate)
+    /// Remember the agent ID in the work dir.
+    case checkpointAgentID(String)
+    /// Remove the sandbox of a finished container after the GC delay.
+    case scheduleSandboxRemoval(key: ExecutorKey, containerID: String)
+    case log(String)
+}
+
+/// A task as the agent tracks it.
+public struct AgentTask: Sendable {
+    public var key: AgentTaskKey
+    public var executorID: String
+    public var info: Agora_V1_TaskInfo
+    public internal(set) var state: Agora_V1_TaskState
+    /// Whether the task was handed to its executor (false while the executor starts).
+    public internal(set) var launched = false
+}
+
+/// An executor and its container as the agent tracks them.
+public struct AgentExecutor: Sendable {
+    public enum Phase: Sendable, Equatable { case launching, running, terminating }
+
+    public var key: ExecutorKey
+    public var containerID: String
+    public var info: Agora_V1_ExecutorInfo
+    public var isBuiltIn: Bool
+    public internal(set) var phase: Phase = .launching
+    public internal(set) var tasks: Set<String> = []
+    var peer: PeerID?
+    var launchedAt: Duration
+    /// Launch events to deliver once the executor subscribes.
+    var queued: [Agora_V1_Executor_Event] = []
+}
+
+/// One task's status updates, delivered to the master in order, one at a time,
+/// retried until the framework acknowledges each.
+struct StatusUpdateStream: Sendable {
+    var pending: [Agora_V1_StatusUpdate] = []
+    var nextRetryAt: Duration = .zero
+    var backoff: Duration = .zero
+}
+
+/// Counters for the agent's `/metrics`.
+public struct AgentCounters: Sendable {
+    public var tasksLaunched = 0
+    public var statusUpdatesSent = 0
+    public var statusUpdateRetries = 0
+    public var acknowledgements = 0
+    public var executorsLaunched = 0
+    public var executorsExited = 0
+    public var invalidMessages = 0
+}

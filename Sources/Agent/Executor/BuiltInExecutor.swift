@@ -1,0 +1,260 @@
+import AgoraProto
+import Foundation
+import Logging
+import Messaging
+
+/// Agora's built-in executor (`agora executor`), started by the agent in each
+/// container for command tasks and task groups.
+///
+/// It subscribes to its agent over `ipc://`, starts each task as its own process
+/// group, reports TASK_RUNNING and the terminal state with reliable updates (re-sent
+/// until the agent acknowledges them), applies the kill policy (SIGTERM, grace,
+/// SIGKILL of the whole group), and, in a group, kills the other tasks when one fails.
+/// It exits once every task has ended and every update is acknowledged.
+public actor BuiltInExecutor {
+    struct RunningTask {
+        var info: Agora_V1_TaskInfo
+        var processGroup: pid_t?
+        var state: Agora_V1_TaskState
+        var killRequested = false
+    }
+
+    private let frameworkID: String
+    private let executorID: String
+    private let sandbox: String
+    private let agent: DealerEndpoint
+    private let logger: Logger
+    private let defaultGracePeriod: Duration = .seconds(3)
+    private var subscribed = false
+    private var isGroup = false
+    private var tasks: [String: RunningTask] = [:]
+    private var unacknowledged: [Data: Agora_V1_TaskStatus] = [:]
+    private var order: [Data] = []
+    private var shuttingDown = false
+    private var finished: CheckedContinuation<Void, Never>?
+    private var done = false
+
+    /// Reads its identity from the environment the agent provides.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws {
+        guard let endpoint = environment["AGORA_AGENT_ENDPOINT"], let frameworkID = environment["AGORA_FRAMEWORK_ID"],
+              let executorID = environment["AGORA_EXECUTOR_ID"] else {
+            throw ExecutorError("agora executor is started by an agent: AGORA_AGENT_ENDPOINT, AGORA_FRAMEWORK_ID and AGORA_EXECUTOR_ID must be set")
+        }
+        self.frameworkID = frameworkID
+        self.executorID = executorID
+        self.sandbox = environment["AGORA_SANDBOX"] ?? FileManager.default.currentDirectoryPath
+        self.agent = try DealerEndpoint(connectingTo: endpoint, logger: logger)
+        self.logger = logger
+    }
+
+    /// Runs until every task has ended and been acknowledged, or the agent says shut down.
+    public func run() async {
+        let receiver = Task { await self.receive() }
+        let timers = Task { await self.resendPeriodically() }
+        await withCheckedContinuation { continuation in
+            if done { continuation.resume() } else { finished = continuation }
+        }
+        receiver.cancel()
+        timers.cancel()
+        await agent.shutdown()
+    }
+
+    private func receive() async {
+        for await envelope in agent.messages {
+            guard case .executorEvent(let event) = envelope.payload else { continue }
+            await handle(event)
+        }
+    }
+
+    private func resendPeriodically() async {
+        while !Task.isCancelled {
+            if !subscribed {
+                sendSubscribe()
+            } else {
+                for uuid in order { if let status = unacknowledged[uuid] { sendUpdate(status) } }
+            }
+            try? await Task.sleep(for: subscribed ? .seconds(2) : .milliseconds(500))
+        }
+    }
+
+    private func handle(_ event: Agora_V1_Executor_Event) async {
+        switch event.type {
+        case .subscribed:
+            subscribed = true
+            logger.info("subscribed to the agent as \(executorID)")
+        case .launch:
+            await launch(event.launch.task)
+        case .launchGroup:
+            isGroup = true
+            for task in event.launchGroup.taskGroup.tasks { await launch(task) }
+        case .kill:
+            let grace = event.kill.hasKillPolicy ? Self.duration(event.kill.killPolicy.gracePeriod) : nil
+            await kill(event.kill.taskID.value, grace: grace)
+        case .acknowledged:
+            unacknowledged[event.acknowledged.uuid] = nil
+            order.removeAll { $0 == event.acknowledged.uuid }
+            finishIfDone()
+        case .shutdown:
+            shuttingDown = true
+            for taskID in tasks.keys.sorted() { await kill(taskID, grace: nil) }
+            finishIfDone()
+        case .error:
+            logger.error("the agent reported an error: \(event.error.message)")
+        default:
+            break
+        }
+    }
+
+    private func launch(_ task: Agora_V1_TaskInfo) async {
+        let taskID = task.taskID.value
+        guard tasks[taskID] == nil else { return }
+        tasks[taskID] = RunningTask(info: task, state: .taskStaging)
+        if shuttingDown {
+            report(taskID, state: .taskKilled, message: "the executor is shutting down")
+            return
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["AGORA_TASK_ID"] = taskID
+        for variable in task.command.environment.variables where !variable.name.isEmpty {
+            environment[variable.name] = variable.value
+        }
+        // In a group each task gets its own directory; a single task uses the sandbox.
+        var directory = sandbox
+        if isGroup {
+            directory = sandbox + "/tasks/" + taskID
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let command = task.command
+        let shell = !command.hasShell || command.shell
+        let spec = SpawnSpec(command: shell ? command.value : (command.value.isEmpty ? command.arguments.first ?? "" : command.value),
+                             shell: shell, arguments: shell ? [] : Array(command.arguments.dropFirst(command.value.isEmpty ? 1 : 0)),
+                             environment: environment, workingDirectory: directory,
+                             stdoutPath: directory + "/stdout", stderrPath: directory + "/stderr")
+        do {
+            let pid = try ChildProcessMonitor.shared.spawn(spec)
+            tasks[taskID]?.processGroup = pid
+            logger.info("task \(taskID) started as pid \(pid)")
+            report(taskID, state: .taskRunning, message: "started as pid \(pid)")
+            Task {
+                let status = await ChildProcessMonitor.shared.waitForExit(pid)
+                await self.taskExited(taskID, status: status)
+            }
+        } catch {
+            report(taskID, state: .taskFailed, message: "could not start the command: \(error)",
+                   reason: .commandExecutorFailed)
+            await taskEndedBadly(taskID)
+        }
+    }
+
+    private func taskExited(_ taskID: String, status: ExitStatus) async {
+        guard let task = tasks[taskID] else { return }
+        if let group = task.processGroup { _ = Foundation.kill(-group, SIGKILL) }  // no leftovers
+        let code: Int32? = if case .exited(let value) = status { value } else { nil }
+        if task.killRequested {
+            report(taskID, state: .taskKilled, message: "killed: the command \(status)", exitCode: code)
+        } else if status.isSuccess {
+            report(taskID, state: .taskFinished, message: "the command exited with status 0", exitCode: 0)
+        } else {
+            report(taskID, state: .taskFailed, message: "the command \(status)", exitCode: code,
+                   reason: .commandExecutorFailed)
+            await taskEndedBadly(taskID)
+        }
+    }
+
+    /// In a task group, one failure ends the others.
+    private func taskEndedBadly(_ taskID: String) async {
+        guard isGroup else { return }
+        for other in tasks.keys.sorted() where other != taskID {
+            await kill(other, grace: nil)
+        }
+    }
+
+    private func kill(_ taskID: String, grace: Duration?) async {
+        guard var task = tasks[taskID], !task.state.isTerminal, !task.killRequested else { return }
+        task.killRequested = true
+        tasks[taskID] = task
+        guard let group = task.processGroup else {
+            report(taskID, state: .taskKilled, message: "killed before it started")
+            return
+        }
+        report(taskID, state: .taskKilling, message: "sending SIGTERM")
+        let gracePeriod = grace ?? (task.info.hasKillPolicy ? Self.duration(task.info.killPolicy.gracePeriod) : nil)
+            ?? defaultGracePeriod
+        // The exit itself is reported by the launch path once the process is reaped;
+        // the kill runs apart so that events keep flowing meanwhile.
+        Task.detached { _ = await KillPolicy.terminate(processGroup: group, gracePeriod: gracePeriod) }
+    }
+
+    private func report(_ taskID: String, state: Agora_V1_TaskState, message: String, exitCode: Int32? = nil,
+                        reason: Agora_V1_TaskStatus.Reason? = nil) {
+        guard var task = tasks[taskID], !task.state.isTerminal else { return }
+        task.state = state
+        tasks[taskID] = task
+        var status = Agora_V1_TaskStatus()
+        status.taskID.value = taskID
+        status.state = state
+        status.message = message
+        status.source = .executor
+        status.executorID.value = executorID
+        status.timestamp = Date().timeIntervalSince1970
+        status.uuid = withUnsafeBytes(of: UUID().uuid) { Data($0) }
+        if let reason { status.reason = reason }
+        if let exitCode {
+            var label = Agora_V1_Label()
+            label.key = "exit_code"
+            label.value = String(exitCode)
+            status.labels.labels = [label]
+        }
+        unacknowledged[status.uuid] = status
+        order.append(status.uuid)
+        sendUpdate(status)
+    }
+
+    private func sendSubscribe() {
+        var call = Agora_V1_Executor_Call()
+        call.type = .subscribe
+        call.frameworkID.value = frameworkID
+        call.executorID.value = executorID
+        call.subscribe.unacknowledgedUpdates = order.compactMap { unacknowledged[$0] }.map { status in
+            var update = Agora_V1_Executor_Call.Update()
+            update.status = status
+            return update
+        }
+        send(call)
+    }
+
+    private func sendUpdate(_ status: Agora_V1_TaskStatus) {
+        var call = Agora_V1_Executor_Call()
+        call.type = .update
+        call.frameworkID.value = frameworkID
+        call.executorID.value = executorID
+        call.update.status = status
+        send(call)
+    }
+
+    private func send(_ call: Agora_V1_Executor_Call) {
+        var envelope = Agora_V1_Envelope()
+        envelope.executorCall = call
+        do { try agent.trySend(envelope) } catch {
+            logger.warning("could not queue a message for the agent: \(error)")
+        }
+    }
+
+    private func finishIfDone() {
+        let allEnded = !tasks.isEmpty && tasks.values.allSatisfy { $0.state.isTerminal }
+        guard (allEnded || (shuttingDown && tasks.values.allSatisfy { $0.state.isTerminal })), unacknowledged.isEmpty else { return }
+        done = true
+        finished?.resume()
+        finished = nil
+    }
+
+    static func duration(_ info: Agora_V1_DurationInfo) -> Duration {
+        .nanoseconds(max(0, info.nanoseconds))
+    }
+}
+
+/// The executor was started without what it needs.
+public struct ExecutorError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

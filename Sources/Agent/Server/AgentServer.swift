@@ -1,0 +1,408 @@
+import AgoraProto
+import Foundation
+import Logging
+import Messaging
+import Resources
+import ServiceLifecycle
+import Synchronization
+
+/// How the agent starts and isolates executors.
+public struct AgentRuntimeOptions: Sendable {
+    /// The `agora` executable, started as `agora executor` for built-in executors.
+    public var agoraExecutable: String
+    public var workDirectory: String
+    /// Whether to put each container in its own cgroup (when the host allows).
+    public var useCgroups: Bool
+    /// Enforce a hard CPU ceiling (CFS quota) in addition to proportional shares.
+    public var cfsQuota: Bool
+    /// How long finished sandboxes are kept.
+    public var sandboxRetention: Duration
+
+    public init(agoraExecutable: String, workDirectory: String, useCgroups: Bool, cfsQuota: Bool = false,
+                sandboxRetention: Duration = .seconds(3_600)) {
+        self.agoraExecutable = agoraExecutable
+        self.workDirectory = workDirectory
+        self.useCgroups = useCgroups
+        self.cfsQuota = cfsQuota
+        self.sandboxRetention = sandboxRetention
+    }
+}
+
+/// The agent daemon's shell: connects to the master, serves executors over `ipc://`,
+/// starts containers, and carries out `AgentCore`'s directives.
+public actor AgentServer: Service {
+    /// The ipc endpoint executors connect to.
+    public nonisolated let executorEndpoint: String
+    public nonisolated let snapshots = AgentSnapshotStore()
+
+    private var core: AgentCore
+    private let master: DealerEndpoint
+    private let executorRouter: RouterEndpoint
+    private let options: AgentRuntimeOptions
+    private let isolator: (any CgroupIsolator)?
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let startedAt: ContinuousClock.Instant
+    private var containers: [String: pid_t] = [:]
+    private var idCheckpointed = false
+    private var readyContinuation: CheckedContinuation<String, Never>?
+    private var started = false
+    private var startContinuation: CheckedContinuation<Void, Never>?
+
+    public init(configuration: AgentConfiguration, masterAddress: String, options: AgentRuntimeOptions,
+                isolator: (any CgroupIsolator)?, logger: Logger) throws {
+        let metaDirectory = options.workDirectory + "/meta"
+        try FileManager.default.createDirectory(atPath: metaDirectory, withIntermediateDirectories: true)
+        let socketPath = options.workDirectory + "/executors.sock"
+        unlink(socketPath)
+        executorEndpoint = "ipc://" + socketPath
+        executorRouter = try RouterEndpoint(binding: executorEndpoint, logger: logger)
+        master = try DealerEndpoint(connectingTo: masterAddress, logger: logger)
+        core = AgentCore(configuration: configuration)
+        self.options = options
+        self.isolator = isolator
+        self.logger = logger
+        self.startedAt = clock.now
+    }
+
+    private var now: Duration { clock.now - startedAt }
+
+    /// Waits until the master has admitted this agent and returns its agent ID.
+    public func waitUntilRegistered() async -> String {
+        if let id = core.agentID, core.registration == .registered { return id }
+        return await withCheckedContinuation { readyContinuation = $0 }
+    }
+
+    /// Lets `run()` register with the master, advertising `httpAddress` (known only
+    /// once the HTTP server has bound its port).
+    public func begin(httpAddress: String) {
+        core.setHTTPAddress(httpAddress)
+        started = true
+        startContinuation?.resume()
+        startContinuation = nil
+    }
+
+    public func run() async throws {
+        if !started {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { continuation in
+                    if started { continuation.resume() } else { startContinuation = continuation }
+                }
+            } onGracefulShutdown: {
+                Task { await self.begin(httpAddress: "") }
+            }
+        }
+        perform(core.tick(now: now))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.receiveFromMaster() }
+            group.addTask { await self.watchMaster() }
+            group.addTask { await self.receiveFromExecutors() }
+            group.addTask { await self.runTimers() }
+            await withGracefulShutdownHandler {
+                await group.next()
+            } onGracefulShutdown: {
+                Task { await self.stopEndpoints() }
+            }
+            group.cancelAll()
+        }
+        await stopEndpoints()
+        logger.info("agent stopped; executors keep running")
+    }
+
+    private func stopEndpoints() async {
+        await master.shutdown()
+        await executorRouter.shutdown()
+    }
+
+    private func receiveFromMaster() async {
+        for await envelope in master.messages {
+            perform(core.handleMaster(envelope, now: now))
+            if core.registration == .registered, let id = core.agentID, let continuation = readyContinuation {
+                readyContinuation = nil
+                continuation.resume(returning: id)
+            }
+        }
+    }
+
+    private func watchMaster() async {
+        var seenFirstConnection = false
+        for await event in master.events {
+            guard case .connected = event else { continue }
+            if seenFirstConnection { perform(core.masterConnected(now: now)) }
+            seenFirstConnection = true
+        }
+    }
+
+    private func receiveFromExecutors() async {
+        for await message in executorRouter.messages {
+            var envelope = message.envelope
+            if case .executorCall(var call) = envelope.payload, call.type == .update {
+                annotateMemoryLimit(&call)
+                envelope.executorCall = call
+            }
+            perform(core.handleExecutor(envelope, from: message.peer, now: now))
+        }
+    }
+
+    /// A task the kernel killed for exceeding its container's memory limit is
+    /// reported with the memory-limit reason, whatever the executor saw.
+    private func annotateMemoryLimit(_ call: inout Agora_V1_Executor_Call) {
+        guard let isolator, call.update.status.state == .taskFailed else { return }
+        let key = ExecutorKey(frameworkID: call.frameworkID.value, executorID: call.executorID.value)
+        guard let containerID = core.executors[key]?.containerID,
+              isolator.memoryLimitReached(containerID: containerID) else { return }
+        call.update.status.reason = .containerLimitationMemory
+        call.update.status.message = "memory limit exceeded: " + call.update.status.message
+    }
+
+    private func runTimers() async {
+        var lastSnapshot = clock.now - .seconds(1)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            perform(core.tick(now: now))
+            if clock.now - lastSnapshot >= .milliseconds(500) {
+                publishSnapshot()
+                lastSnapshot = clock.now
+            }
+        }
+    }
+
+    // MARK: - Directives
+
+    private func perform(_ directives: [AgentDirective]) {
+        for directive in directives {
+            switch directive {
+            case .sendToMaster(let envelope):
+                do { try master.trySend(envelope) } catch {
+                    logger.warning("could not queue a message for the master: \(error)")
+                }
+            case .sendToExecutor(let envelope, let peer):
+                do { try executorRouter.trySend(envelope, to: peer) } catch {
+                    logger.warning("could not queue a message for an executor: \(error)")
+                }
+            case .launchExecutor(let launch):
+                launchExecutor(launch)
+            case .destroyContainer(let key, let containerID, let grace):
+                destroyContainer(key: key, containerID: containerID, grace: grace)
+            case .checkpointUpdate(let update):
+                checkpoint(update)
+            case .checkpointAgentID(let id):
+                writeFile(options.workDirectory + "/meta/agent_id", Data(id.utf8))
+            case .scheduleSandboxRemoval(let key, let containerID):
+                guard let path = try? Sandbox(workDir: options.workDirectory, frameworkID: key.frameworkID,
+                                              executorID: key.executorID, containerID: containerID).path else { break }
+                let delay = options.sandboxRetention
+                Task.detached {
+                    try? await Task.sleep(for: delay)
+                    try? FileManager.default.removeItem(atPath: path)
+                }
+            case .log(let message):
+                logger.info("\(message)")
+            }
+        }
+    }
+
+    private func launchExecutor(_ launch: ExecutorLaunch) {
+        do {
+            let sandbox = try Sandbox.create(workDir: options.workDirectory, frameworkID: launch.key.frameworkID,
+                                             executorID: launch.key.executorID, containerID: launch.containerID).path
+            var environment = Sandbox.environment(sandbox: sandbox, taskID: launch.taskID ?? "",
+                                                  frameworkID: launch.key.frameworkID, agentID: core.agentID ?? "",
+                                                  hostname: core.configuration.agentInfo.hostname,
+                                                  ports: launch.ports, user: launch.environment)
+            if launch.taskID == nil { environment["AGORA_TASK_ID"] = nil }
+            environment["HOME"] = environment["HOME"] ?? sandbox
+            environment["AGORA_AGENT_ENDPOINT"] = executorEndpoint
+            environment["AGORA_EXECUTOR_ID"] = launch.key.executorID
+            environment["AGORA_CONTAINER_ID"] = launch.containerID
+            if let first = launch.ports.first { environment["PORT"] = String(first) }
+
+            if let isolator {
+                try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
+                                    memoryMB: launch.resources.mem.doubleValue, cfsQuota: options.cfsQuota)
+            }
+            let spec: SpawnSpec
+            switch launch.program {
+            case .builtIn:
+                spec = SpawnSpec(command: options.agoraExecutable, arguments: ["executor"], environment: environment,
+                                 workingDirectory: sandbox, stdoutPath: sandbox + "/executor.stdout",
+                                 stderrPath: sandbox + "/executor.stderr")
+            case .custom(let command):
+                environment.merge(AgentCore.environment(of: command)) { _, new in new }
+                let shell = !command.hasShell || command.shell
+                spec = SpawnSpec(command: command.value, shell: shell, arguments: shell ? [] : command.arguments,
+                                 environment: environment, workingDirectory: sandbox,
+                                 stdoutPath: sandbox + "/stdout", stderrPath: sandbox + "/stderr")
+            }
+            let pid = try ChildProcessMonitor.shared.spawn(spec)
+            if let isolator {
+                do {
+                    try isolator.add(pid: pid, containerID: launch.containerID)
+                } catch {
+                    logger.warning("could not move executor \(pid) into its cgroup: \(error)")
+                }
+            }
+            containers[launch.containerID] = pid
+            logger.info("started \(launch.key) as pid \(pid) in \(sandbox)")
+            let key = launch.key
+            let containerID = launch.containerID
+            Task {
+                let status = await ChildProcessMonitor.shared.waitForExit(pid)
+                self.executorProcessExited(key, containerID: containerID, status: status)
+            }
+        } catch {
+            logger.error("could not start \(launch.key): \(error)")
+            if let isolator { Task { try? await isolator.destroy(containerID: launch.containerID) } }
+            perform(core.executorLaunchFailed(launch.key, containerID: launch.containerID,
+                                              message: "could not start the executor: \(error)", now: now))
+        }
+    }
+
+    private func executorProcessExited(_ key: ExecutorKey, containerID: String, status: ExitStatus) {
+        containers[containerID] = nil
+        let memoryLimitReached = isolator?.memoryLimitReached(containerID: containerID) ?? false
+        let rawStatus: Int32 = switch status {
+        case .exited(let code): code << 8
+        case .signaled(let signal): signal
+        }
+        logger.info("\(key) \(status)")
+        perform(core.executorExited(key, containerID: containerID, status: rawStatus, description: status.description,
+                                    memoryLimitReached: memoryLimitReached, now: now))
+    }
+
+    private func destroyContainer(key: ExecutorKey, containerID: String, grace: Duration) {
+        let pid = containers[containerID]
+        let isolator = isolator
+        Task.detached {
+            if let pid { _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: grace) }
+            if let isolator { try? await isolator.destroy(containerID: containerID) }
+        }
+    }
+
+    /// IDs were validated by the master; this keeps a hostile one from leaving the work dir anyway.
+    static func pathComponent(_ id: String) -> String {
+        let text = String(id.map { $0 == "/" || $0 == "\u{0}" ? "_" : $0 })
+        return text == "." || text == ".." || text.isEmpty ? "_\(text)" : text
+    }
+
+    // MARK: - Checkpoints
+
+    private func checkpoint(_ update: Agora_V1_StatusUpdate) {
+        let directory = "\(options.workDirectory)/meta/updates/\(Self.pathComponent(update.frameworkID.value))"
+        let path = "\(directory)/\(Self.pathComponent(update.status.taskID.value))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let bytes: [UInt8] = try update.serializedBytes()
+            var record = withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { Data($0) }
+            record.append(contentsOf: bytes)
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            defer { close(fd) }
+            let written = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == record.count, fsync(fd) == 0 else { throw POSIXError(.EIO) }
+        } catch {
+            logger.error("could not checkpoint a status update for \(update.status.taskID.value): \(error)")
+        }
+    }
+
+    private func writeFile(_ path: String, _ data: Data) {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.error("could not write \(path): \(error)")
+        }
+    }
+
+    // MARK: - Snapshots
+
+    private func publishSnapshot() {
+        let view = AgentStateView(core: core, workDirectory: options.workDirectory, isolation: isolator.map { "cgroup \($0.version)" } ?? "posix")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        snapshots.publish(state: (try? encoder.encode(view)) ?? Data("{}".utf8), metrics: view.metricsText(core.counters))
+    }
+}
+
+/// The latest agent `/state` and `/metrics`, readable from any thread.
+public final class AgentSnapshotStore: Sendable {
+    private let latest = Mutex<(state: Data, metrics: String)>((Data("{}".utf8), ""))
+
+    public init() {}
+
+    func publish(state: Data, metrics: String) {
+        latest.withLock { $0 = (state, metrics) }
+    }
+
+    public var state: Data { latest.withLock { $0.state } }
+    public var metrics: String { latest.withLock { $0.metrics } }
+}
+
+/// The agent's `/state` document.
+struct AgentStateView: Codable {
+    struct Task: Codable {
+        var id: String
+        var frameworkID: String
+        var executorID: String
+        var state: String
+    }
+
+    struct Executor: Codable {
+        var id: String
+        var frameworkID: String
+        var containerID: String
+        var phase: String
+        var tasks: [String]
+    }
+
+    var agentID: String?
+    var registered: Bool
+    var hostname: String
+    var workDirectory: String
+    var isolation: String
+    var tasks: [Task]
+    var executors: [Executor]
+    var unacknowledgedUpdates: Int
+
+    init(core: AgentCore, workDirectory: String, isolation: String) {
+        agentID = core.agentID
+        registered = core.registration == .registered
+        hostname = core.configuration.agentInfo.hostname
+        self.workDirectory = workDirectory
+        self.isolation = isolation
+        tasks = core.tasks.values.sorted { $0.key < $1.key }.map {
+            Task(id: $0.key.taskID, frameworkID: $0.key.frameworkID, executorID: $0.executorID, state: $0.state.name)
+        }
+        executors = core.executors.values.sorted { $0.key < $1.key }.map {
+            Executor(id: $0.key.executorID, frameworkID: $0.key.frameworkID, containerID: $0.containerID,
+                     phase: "\($0.phase)", tasks: $0.tasks.sorted())
+        }
+        unacknowledgedUpdates = core.unacknowledgedUpdateCount
+    }
+
+    func metricsText(_ counters: AgentCounters) -> String {
+        let samples: [(String, String, Int)] = [
+            ("tasks_launched_total", "Tasks handed to this agent.", counters.tasksLaunched),
+            ("status_updates_sent_total", "Status updates sent to the master, retries included.", counters.statusUpdatesSent),
+            ("status_update_retries_total", "Status updates re-sent for lack of an acknowledgement.", counters.statusUpdateRetries),
+            ("acknowledgements_total", "Acknowledgements received.", counters.acknowledgements),
+            ("executors_launched_total", "Executors started.", counters.executorsLaunched),
+            ("executors_exited_total", "Executors that ended.", counters.executorsExited),
+            ("invalid_messages_total", "Messages refused as invalid.", counters.invalidMessages),
+        ]
+        var lines: [String] = []
+        for (name, help, value) in samples {
+            lines.append("# HELP agora_agent_\(name) \(help)")
+            lines.append("# TYPE agora_agent_\(name) counter")
+            lines.append("agora_agent_\(name) \(value)")
+        }
+        lines.append("# HELP agora_agent_registered Whether the master has admitted this agent.")
+        lines.append("# TYPE agora_agent_registered gauge")
+        lines.append("agora_agent_registered \(registered ? 1 : 0)")
+        lines.append("# HELP agora_agent_tasks Tasks on this agent by state.")
+        lines.append("# TYPE agora_agent_tasks gauge")
+        var byState: [String: Int] = [:]
+        for task in tasks { byState[task.state, default: 0] += 1 }
+        for state in byState.keys.sorted() { lines.append("agora_agent_tasks{state=\"\(state)\"} \(byState[state]!)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

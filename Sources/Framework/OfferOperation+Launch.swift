@@ -1,0 +1,29 @@
+import AgoraProto
+
+extension Agora_V1_Offer.Operation {
+    /// A LAUNCH operation for `tasks`.
+    public static func launch(_ tasks: [Agora_V1_TaskInfo]) -> Agora_V1_Offer.Operation {
+        var operation = Agora_V1_Offer.Operation()
+        operation.type = .launch
+        operation.launch.taskInfos = tasks
+        return operation
+    }
+
+    /// A LAUNCH_GROUP operation: `tasks` start together under `executor`.
+    public static func launchGroup(executor: Agora_V1_ExecutorInfo, tasks: [Agora_V1_TaskInfo]) -> Agora_V1_Offer.Operation {
+        var operation = Agora_V1_Offer.Operation()
+        operation.type = .launchGroup
+        operation.launchGroup.executor = executor
+        operation.launchGroup.taskGroup.tasks = tasks
+        return operation
+    }
+}
+
+extension Agora_V1_Filters {
+    /// Filters that keep declined or unused resources away for `seconds`.
+    public static func refuse(seconds: Double) -> Agora_V1_Filters {
+        var filters = Agora_V1_Filters()
+        filters.refuseSeconds = seconds
+        return filters
+    }
+}

@@ -1,0 +1,248 @@
+import AgoraProto
+import Messaging
+import Resources
+
+extension MasterCore {
+    // MARK: - Registration
+
+    mutating func registerAgent(_ message: Agora_V1_RegisterAgent, from peer: PeerID, now: Duration) {
+        guard let (total, attributes) = validateAgentInfo(message.agentInfo, peer: peer) else { return }
+        nextAgentNumber += 1
+        let id = "\(configuration.runID)-S\(nextAgentNumber)"
+        var info = message.agentInfo
+        info.id.value = id
+        let hostname = info.hostname.isEmpty ? "unknown" : info.hostname
+        agents[id] = AgentRecord(id: id, hostname: hostname, info: info, total: total, attributes: attributes,
+                                 httpAddress: message.httpAddress, bootID: message.bootID, version: message.version,
+                                 registeredAt: now, peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+        allocator.addAgent(id, total: total)
+        counters.agentsRegistered += 1
+        log("agent \(id) at \(hostname) registered with \(total)")
+
+        var reply = Agora_V1_AgentRegistered()
+        reply.agentID.value = id
+        reply.masterInfo = masterInfo
+        reply.pingIntervalSeconds = configuration.agentPingTimeout.seconds
+        reply.registrationToken = message.registrationToken
+        var envelope = Agora_V1_Envelope()
+        envelope.agentRegistered = reply
+        send(envelope, to: peer)
+        requestAllocation()
+    }
+
+    /// A known agent rejoins after a partition or a restart (its own or the master's),
+    /// reporting the tasks it runs; the master rebuilds or reconciles them.
+    mutating func reregisterAgent(_ message: Agora_V1_ReregisterAgent, from peer: PeerID, now: Duration) {
+        let id = message.agentInfo.id.value
+        guard !id.isEmpty else {
+            refuse(peer, "re-registration without an agent ID; register instead")
+            return
+        }
+        guard let (total, attributes) = validateAgentInfo(message.agentInfo, peer: peer) else { return }
+        let hostname = message.agentInfo.hostname.isEmpty ? "unknown" : message.agentInfo.hostname
+
+        if var agent = agents[id] {
+            let wasReachable = agent.isReachable
+            agent.peer = peer
+            agent.info = message.agentInfo
+            agent.httpAddress = message.httpAddress
+            agent.isReachable = true
+            agent.unreachableSince = nil
+            agent.missedPings = 0
+            agent.lastPong = agent.pingsSent
+            agent.nextPingAt = now + configuration.agentPingTimeout
+            agents[id] = agent
+            if !wasReachable { allocator.activateAgent(id) }
+            log("agent \(id) at \(hostname) re-registered" + (wasReachable ? "" : " after being unreachable"))
+        } else {
+            // Unknown to this master (it restarted): admit it under its own ID.
+            agents[id] = AgentRecord(id: id, hostname: hostname, info: message.agentInfo, total: total,
+                                     attributes: attributes, httpAddress: message.httpAddress,
+                                     bootID: message.bootID, version: message.version, registeredAt: now,
+                                     peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+            allocator.addAgent(id, total: total)
+            log("agent \(id) at \(hostname) re-registered with a master that did not know it")
+        }
+        counters.agentsReregistered += 1
+        reconcileReportedTasks(message.tasks, frameworks: message.frameworks, reportedExecutors: message.executorInfos,
+                               agentID: id, now: now)
+
+        var reply = Agora_V1_AgentReregistered()
+        reply.agentID.value = id
+        reply.masterInfo = masterInfo
+        reply.pingIntervalSeconds = configuration.agentPingTimeout.seconds
+        var envelope = Agora_V1_Envelope()
+        envelope.agentReregistered = reply
+        send(envelope, to: peer)
+        requestAllocation()
+    }
+
+    private mutating func validateAgentInfo(_ info: Agora_V1_AgentInfo, peer: PeerID) -> (Resources, Attributes)? {
+        do {
+            let total = try Resources(proto: info.resources)
+            let attributes = try Attributes(proto: info.attributes)
+            guard !total.isEmpty else {
+                refuse(peer, "the agent reports no resources")
+                return nil
+            }
+            return (total, attributes)
+        } catch {
+            counters.invalidCalls += 1
+            refuse(peer, "the agent's resources or attributes are invalid: \(error)")
+            return nil
+        }
+    }
+
+    /// Brings the master's view of an agent's tasks in line with what the agent reports.
+    private mutating func reconcileReportedTasks(_ reported: [Agora_V1_Task], frameworks reportedFrameworks: [Agora_V1_FrameworkInfo],
+                                                 reportedExecutors: [Agora_V1_ExecutorInfo], agentID: AgentID, now: Duration) {
+        var reportedKeys: Set<TaskKey> = []
+        for task in reported {
+            let key = TaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
+            guard !key.frameworkID.isEmpty, !key.taskID.isEmpty else { continue }
+            reportedKeys.insert(key)
+            let resources = (try? Resources(proto: task.resources)) ?? Resources()
+            if frameworks[key.frameworkID] == nil,
+               let info = reportedFrameworks.first(where: { $0.id.value == key.frameworkID }) {
+                // A framework this master has not seen yet (master restart): remember it
+                // as disconnected so it can re-subscribe within its failover timeout.
+                adoptDisconnectedFramework(info, now: now)
+            }
+            if var existing = tasks[key] {
+                let wasUnreachable = existing.state == .taskUnreachable || existing.state == .taskLost
+                existing.state = task.state
+                tasks[key] = existing
+                if wasUnreachable, !task.state.isTerminal {
+                    if let framework = frameworks[key.frameworkID], framework.isPartitionAware {
+                        // Tell the framework the task is back.
+                        sendMasterUpdate(for: key, state: task.state, reason: .agentReregistered,
+                                         message: "the agent re-registered", now: now, recordState: false)
+                    } else {
+                        // Non-partition-aware frameworks were told the task was lost: kill it.
+                        sendToAgent(agentID) { envelope in
+                            var kill = Agora_V1_KillTask()
+                            kill.agentID.value = agentID
+                            kill.frameworkID.value = key.frameworkID
+                            kill.taskID.value = key.taskID
+                            envelope.killTask = kill
+                        }
+                    }
+                }
+            } else {
+                var info = Agora_V1_TaskInfo()
+                info.name = task.name
+                info.taskID = task.taskID
+                info.agentID.value = agentID
+                info.resources = task.resources
+                let record = TaskRecord(key: key, agentID: agentID,
+                                        executorID: task.hasExecutorID ? task.executorID.value : nil, info: info,
+                                        resources: resources, state: task.state, latestStatus: task.statuses.last,
+                                        launchedAt: now, holdsResources: !task.state.isTerminal)
+                tasks[key] = record
+                agents[agentID]?.tasks.insert(key)
+                frameworks[key.frameworkID]?.tasks.insert(key.taskID)
+                if record.holdsResources {
+                    allocator.addUsed(resources, agent: agentID, framework: key.frameworkID)
+                }
+            }
+        }
+        for executor in reportedExecutors where executor.hasFrameworkID {
+            let key = ExecutorKey(frameworkID: executor.frameworkID.value, agentID: agentID,
+                                  executorID: executor.executorID.value)
+            if executors[key] == nil, let resources = try? Resources(proto: executor.resources), !resources.isEmpty {
+                executors[key] = resources
+                allocator.addUsed(resources, agent: agentID, framework: key.frameworkID)
+            }
+        }
+        // Tasks the master launched there that the agent does not know were lost in transit.
+        for key in agents[agentID]?.tasks ?? [] where !reportedKeys.contains(key) {
+            guard let task = tasks[key], !task.state.isTerminal, task.state != .taskStaging else { continue }
+            let partitionAware = frameworks[key.frameworkID]?.isPartitionAware ?? false
+            sendMasterUpdate(for: key, state: partitionAware ? .taskGone : .taskLost, reason: .agentRestarted,
+                             message: "the agent re-registered without this task", now: now, recordState: true)
+        }
+    }
+
+    mutating func pong(_ message: Agora_V1_Pong, from peer: PeerID) {
+        let id = message.agentID.value
+        guard var agent = agents[id] else {
+            refuse(peer, "unknown agent \(id); register again", agentID: id)
+            return
+        }
+        if message.sequence > agent.lastPong { agent.lastPong = message.sequence }
+        agent.missedPings = 0
+        agents[id] = agent
+    }
+
+    mutating func unregisterAgent(_ message: Agora_V1_UnregisterAgent, now: Duration) {
+        let id = message.agentID.value
+        guard let agent = agents[id] else { return }
+        log("agent \(id) at \(agent.hostname) unregistered: \(message.reason)")
+        removeAgent(id, reason: .agentRemoved, message: "the agent left: \(message.reason)", now: now)
+    }
+
+    // MARK: - Liveness
+
+    mutating func pingAgents(now: Duration) {
+        for id in agents.keys.sorted() {
+            guard var agent = agents[id], agent.isReachable, now >= agent.nextPingAt else { continue }
+            if agent.pingsSent > agent.lastPong {
+                agent.missedPings += 1
+            }
+            agent.nextPingAt = now + configuration.agentPingTimeout
+            agents[id] = agent
+            if agent.missedPings >= configuration.maxAgentPingTimeouts {
+                markUnreachable(id, now: now)
+                continue
+            }
+            agent.pingsSent += 1
+            agents[id] = agent
+            var ping = Agora_V1_Ping()
+            ping.agentID.value = id
+            ping.sequence = agent.pingsSent
+            ping.connected = true
+            var envelope = Agora_V1_Envelope()
+            envelope.ping = ping
+            send(envelope, to: agent.peer)
+        }
+    }
+
+    /// The agent stopped answering: rescind its offers and report its tasks as
+    /// unreachable (partition-aware frameworks) or lost (the others).
+    mutating func markUnreachable(_ id: AgentID, now: Duration) {
+        guard var agent = agents[id], agent.isReachable else { return }
+        agent.isReachable = false
+        agent.unreachableSince = now
+        agents[id] = agent
+        allocator.deactivateAgent(id)
+        counters.agentsMarkedUnreachable += 1
+        log("agent \(id) at \(agent.hostname) is unreachable after \(agent.missedPings) missed pings")
+        for offer in offers.values.filter({ $0.agentID == id }).sorted(by: { $0.id < $1.id }) {
+            rescind(offer.id, now: now)
+        }
+        for key in agent.tasks.sorted() {
+            guard let task = tasks[key], !task.state.isTerminal else { continue }
+            let partitionAware = frameworks[key.frameworkID]?.isPartitionAware ?? false
+            sendMasterUpdate(for: key, state: partitionAware ? .taskUnreachable : .taskLost,
+                             reason: .agentDisconnected, message: "the agent \(id) is unreachable",
+                             now: now, recordState: true, releaseResources: false)
+        }
+    }
+
+    /// Forgets an agent: its offers are rescinded and its tasks end as lost/gone.
+    mutating func removeAgent(_ id: AgentID, reason: Agora_V1_TaskStatus.Reason, message: String, now: Duration) {
+        guard let agent = agents[id] else { return }
+        for offer in offers.values.filter({ $0.agentID == id }).sorted(by: { $0.id < $1.id }) {
+            rescind(offer.id, now: now)
+        }
+        for key in agent.tasks.sorted() {
+            guard let task = tasks[key], !task.state.isTerminal else { continue }
+            let partitionAware = frameworks[key.frameworkID]?.isPartitionAware ?? false
+            sendMasterUpdate(for: key, state: partitionAware ? .taskGone : .taskLost, reason: reason,
+                             message: message, now: now, recordState: true)
+        }
+        executors = executors.filter { $0.key.agentID != id }
+        allocator.removeAgent(id)
+        agents[id] = nil
+    }
+}

@@ -1,0 +1,229 @@
+import AgoraProto
+import Foundation
+import Messaging
+import Resources
+
+/// The master's bookkeeping and protocol logic, with no I/O.
+///
+/// Each input is a method taking the current time (`now`, time since the master
+/// started); each returns the directives the shell must carry out. The shell calls
+/// `tick(now:)` often (every few tens of milliseconds); the core decides when pings,
+/// heartbeats, offer timeouts, failover deadlines and allocation cycles are due.
+public struct MasterCore: Sendable {
+    public let configuration: MasterConfiguration
+    public internal(set) var allocator: Allocator
+    public internal(set) var agents: [AgentID: AgentRecord] = [:]
+    public internal(set) var frameworks: [FrameworkID: FrameworkRecord] = [:]
+    public internal(set) var offers: [OfferID: OfferRecord] = [:]
+    public internal(set) var tasks: [TaskKey: TaskRecord] = [:]
+    /// The most recent terminal tasks, oldest first, bounded by `completedTasksKept`.
+    public internal(set) var completedTasks: [TaskRecord] = []
+    public internal(set) var counters = MasterCounters()
+    public internal(set) var lastAllocationDuration: Duration = .zero
+
+    var executors: [ExecutorKey: Resources] = [:]
+    var frameworksByPeer: [PeerID: Set<FrameworkID>] = [:]
+    var nextAgentNumber = 0
+    var nextFrameworkNumber = 0
+    var nextOfferNumber = 0
+    var nextAllocationAt: Duration = .zero
+    var allocationRequested = false
+    var directives: [MasterDirective] = []
+
+    public init(configuration: MasterConfiguration) {
+        self.configuration = configuration
+        self.allocator = Allocator(configuration: configuration.allocator)
+    }
+
+    // MARK: - Inputs
+
+    /// A message arrived from `peer`.
+    public mutating func handle(_ envelope: Agora_V1_Envelope, from peer: PeerID, now: Duration) -> [MasterDirective] {
+        switch envelope.payload {
+        case .schedulerCall(let call): handleCall(call, from: peer, now: now)
+        case .registerAgent(let message): registerAgent(message, from: peer, now: now)
+        case .reregisterAgent(let message): reregisterAgent(message, from: peer, now: now)
+        case .pong(let message): pong(message, from: peer)
+        case .statusUpdate(let message): statusUpdate(message, from: peer, now: now)
+        case .executorToFrameworkMessage(let message): executorMessage(message)
+        case .exitedExecutor(let message): exitedExecutor(message, now: now)
+        case .unregisterAgent(let message): unregisterAgent(message, now: now)
+        default:
+            counters.invalidCalls += 1
+            refuse(peer, "the master does not accept \(Self.payloadName(envelope)) messages")
+        }
+        return takeDirectives()
+    }
+
+    /// The connection to `peer` closed. Frameworks on it are disconnected; their
+    /// tasks keep running until their failover timeout.
+    public mutating func peerDisconnected(_ peer: PeerID, now: Duration) -> [MasterDirective] {
+        for frameworkID in frameworksByPeer.removeValue(forKey: peer) ?? [] {
+            disconnectFramework(frameworkID, now: now)
+        }
+        return takeDirectives()
+    }
+
+    /// Time passed: pings, heartbeats, offer timeouts, failover deadlines. Allocation
+    /// is separate (`allocateIfDue`) so the shell can time it.
+    public mutating func tick(now: Duration) -> [MasterDirective] {
+        pingAgents(now: now)
+        heartbeatFrameworks(now: now)
+        expireOffers(now: now)
+        expireDisconnectedFrameworks(now: now)
+        return takeDirectives()
+    }
+
+    /// Runs an allocation cycle if the interval has passed or an event asked for one.
+    public mutating func allocateIfDue(now: Duration) -> [MasterDirective] {
+        if now >= nextAllocationAt || allocationRequested {
+            allocate(now: now)
+        }
+        return takeDirectives()
+    }
+
+    /// The shell's measurement of the last allocation cycle, for `/metrics`.
+    public mutating func recordAllocationDuration(_ duration: Duration) {
+        lastAllocationDuration = duration
+    }
+
+    /// Runs an allocation cycle now and sends the resulting offers.
+    public mutating func allocate(now: Duration) {
+        allocationRequested = false
+        nextAllocationAt = now + configuration.allocationInterval
+        counters.allocationRuns += 1
+        var offersByFramework: [FrameworkID: [Agora_V1_Offer]] = [:]
+        for allocation in allocator.allocate(now: now) {
+            guard let agent = agents[allocation.agentID], var framework = frameworks[allocation.frameworkID] else {
+                // The allocator and the core disagree; give the resources back.
+                allocator.recover(allocation.resources, agent: allocation.agentID, framework: allocation.frameworkID,
+                                  refuseFor: nil, now: now)
+                continue
+            }
+            nextOfferNumber += 1
+            let offer = OfferRecord(id: "\(configuration.runID)-O\(nextOfferNumber)", frameworkID: framework.id,
+                                    agentID: agent.id, role: allocation.role, resources: allocation.resources,
+                                    createdAt: now)
+            offers[offer.id] = offer
+            framework.offers.insert(offer.id)
+            frameworks[framework.id] = framework
+            offersByFramework[framework.id, default: []].append(protoOffer(offer, agent: agent))
+            counters.offersSent += 1
+        }
+        for (frameworkID, batch) in offersByFramework.sorted(by: { $0.key < $1.key }) {
+            var event = Agora_V1_Scheduler_Event()
+            event.type = .offers
+            event.offers.offers = batch
+            sendEvent(event, to: frameworkID)
+        }
+    }
+
+    /// Asks for an allocation at the next tick (after events that free resources).
+    mutating func requestAllocation() {
+        allocationRequested = true
+    }
+
+    // MARK: - Views
+
+    /// Resources currently offered on `agent`.
+    public func offered(on agent: AgentID) -> Resources {
+        var total = Resources()
+        for offer in offers.values where offer.agentID == agent { total += offer.resources }
+        return total
+    }
+
+    /// Resources used by tasks and executors on `agent`.
+    public func used(on agent: AgentID) -> Resources {
+        var total = Resources()
+        for key in agents[agent]?.tasks ?? [] {
+            if let task = tasks[key], task.holdsResources { total += task.resources }
+        }
+        for (key, resources) in executors where key.agentID == agent { total += resources }
+        return total
+    }
+
+    // MARK: - Helpers shared by the extensions
+
+    mutating func takeDirectives() -> [MasterDirective] {
+        defer { directives = [] }
+        return directives
+    }
+
+    mutating func send(_ envelope: Agora_V1_Envelope, to peer: PeerID) {
+        directives.append(.send(envelope, to: peer))
+    }
+
+    mutating func log(_ message: String) {
+        directives.append(.log(message))
+    }
+
+    mutating func sendEvent(_ event: Agora_V1_Scheduler_Event, to frameworkID: FrameworkID) {
+        guard let framework = frameworks[frameworkID], framework.isConnected, let peer = framework.peer else { return }
+        var envelope = Agora_V1_Envelope()
+        envelope.schedulerEvent = event
+        send(envelope, to: peer)
+    }
+
+    mutating func sendToAgent(_ agentID: AgentID, _ fill: (inout Agora_V1_Envelope) -> Void) {
+        guard let agent = agents[agentID], agent.isReachable else { return }
+        var envelope = Agora_V1_Envelope()
+        fill(&envelope)
+        send(envelope, to: agent.peer)
+    }
+
+    mutating func refuse(_ peer: PeerID, _ reason: String, agentID: AgentID? = nil, frameworkID: FrameworkID? = nil) {
+        var refused = Agora_V1_Refused()
+        refused.reason = reason
+        if let agentID { refused.agentID.value = agentID }
+        if let frameworkID { refused.frameworkID.value = frameworkID }
+        var envelope = Agora_V1_Envelope()
+        envelope.refused = refused
+        send(envelope, to: peer)
+    }
+
+    func unixTime(_ now: Duration) -> Double {
+        configuration.startedAtUnixSeconds + now.seconds
+    }
+
+    var masterInfo: Agora_V1_MasterInfo {
+        var info = Agora_V1_MasterInfo()
+        info.id = configuration.runID
+        info.hostname = configuration.hostname
+        info.pid = configuration.advertisedAddress
+        info.version = configuration.version
+        return info
+    }
+
+    func protoOffer(_ offer: OfferRecord, agent: AgentRecord) -> Agora_V1_Offer {
+        var proto = Agora_V1_Offer()
+        proto.id.value = offer.id
+        proto.frameworkID.value = offer.frameworkID
+        proto.agentID.value = agent.id
+        proto.hostname = agent.hostname
+        proto.resources = offer.resources.proto.map { resource in
+            var resource = resource
+            resource.allocationInfo.role = offer.role
+            return resource
+        }
+        proto.attributes = agent.attributes.proto
+        proto.allocationInfo.role = offer.role
+        if !agent.httpAddress.isEmpty { proto.url.path = agent.httpAddress }
+        return proto
+    }
+
+    static func payloadName(_ envelope: Agora_V1_Envelope) -> String {
+        guard let payload = envelope.payload else { return "empty" }
+        return String(describing: payload).prefix { $0 != "(" }.description
+    }
+}
+
+extension Duration {
+    /// This duration in (fractional) seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    static func seconds(fractional value: Double) -> Duration {
+        .milliseconds(Int64((value * 1_000).rounded()))
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+
+/// The master's HTTP endpoints: `/health`, `/state` (JSON) and `/metrics`
+/// (Prometheus text), all answered from the latest published snapshot.
+public enum MasterHTTP {
+    public static func router(snapshots: SnapshotStore) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/state") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: snapshots.state)))
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: snapshots.metrics)))
+        }
+        return router
+    }
+}
