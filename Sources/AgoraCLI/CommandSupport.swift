@@ -84,3 +84,8 @@ func prepareWorkDirectory(_ path: String) throws -> String {
     }
     return absolute
 }
+
+/// Writes one line to standard output unbuffered, so pipes see it at once.
+func emitLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

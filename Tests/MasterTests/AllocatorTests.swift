@@ -321,6 +321,17 @@ struct AllocatorTests {
         #expect(allocator.allocate(now: .zero).count == (isOffered ? 1 : 0))
     }
 
+    @Test func theMinimumAppliesToWhatEachRoleMayTake() {
+        var allocator = allocator()
+        allocator.addAgent("a1", total: bag("cpus:0.005;cpus(ops):1;mem(ops):64"))
+        allocator.addFramework("dev-fw", roles: ["dev"])
+        allocator.addFramework("ops-fw", roles: ["ops"])
+
+        #expect(allocator.allocate(now: .zero) == [
+            Allocation(frameworkID: "ops-fw", role: "ops", agentID: "a1", resources: bag("cpus:0.005;cpus(ops):1;mem(ops):64")),
+        ])
+    }
+
     @Test func theMinimumAllocatableIsConfigurable() {
         var allocator = allocator(minimum: [bag("cpus:1;mem:64")])
         allocator.addAgent("small", total: bag("cpus:0.5;mem:4096"))

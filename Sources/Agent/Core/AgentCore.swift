@@ -441,6 +441,7 @@ public struct AgentCore: Sendable {
             var status = status
             status.source = .executor
             status.executorID.value = key.executorID
+            if let containerID = executors[key]?.containerID { status.containerStatus.containerID.value = containerID }
             if !status.hasTimestamp { status.timestamp = unixTime(now) }
             enqueueUpdate(taskKey, status: status, now: now)
         }

@@ -126,8 +126,9 @@ public actor BuiltInExecutor {
         }
         let command = task.command
         let shell = !command.hasShell || command.shell
-        let spec = SpawnSpec(command: shell ? command.value : (command.value.isEmpty ? command.arguments.first ?? "" : command.value),
-                             shell: shell, arguments: shell ? [] : Array(command.arguments.dropFirst(command.value.isEmpty ? 1 : 0)),
+        // Mesos convention: without a shell, `arguments` is the whole argv, argv[0] first.
+        let spec = SpawnSpec(command: shell || !command.value.isEmpty ? command.value : command.arguments.first ?? "",
+                             shell: shell, arguments: shell ? [] : Array(command.arguments.dropFirst()),
                              environment: environment, workingDirectory: directory,
                              stdoutPath: directory + "/stdout", stderrPath: directory + "/stderr")
         do {

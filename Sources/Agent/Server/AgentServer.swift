@@ -67,6 +67,9 @@ public actor AgentServer: Service {
 
     private var now: Duration { clock.now - startedAt }
 
+    /// Memory the built-in executor process itself needs (its measured RSS is ~20 MB).
+    static let builtInExecutorMemoryMB = 32.0
+
     /// Waits until the master has admitted this agent and returns its agent ID.
     public func waitUntilRegistered() async -> String {
         if let id = core.agentID, core.registration == .registered { return id }
@@ -218,8 +221,11 @@ public actor AgentServer: Service {
             if let first = launch.ports.first { environment["PORT"] = String(first) }
 
             if let isolator {
+                // The built-in executor lives in the container too; its own footprint is
+                // added so the task gets the memory it asked for.
+                let overhead = launch.program == .builtIn ? Self.builtInExecutorMemoryMB : 0
                 try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
-                                    memoryMB: launch.resources.mem.doubleValue, cfsQuota: options.cfsQuota)
+                                    memoryMB: launch.resources.mem.doubleValue + overhead, cfsQuota: options.cfsQuota)
             }
             let spec: SpawnSpec
             switch launch.program {
@@ -230,7 +236,9 @@ public actor AgentServer: Service {
             case .custom(let command):
                 environment.merge(AgentCore.environment(of: command)) { _, new in new }
                 let shell = !command.hasShell || command.shell
-                spec = SpawnSpec(command: command.value, shell: shell, arguments: shell ? [] : command.arguments,
+                // Without a shell, `arguments` is the whole argv (Mesos convention).
+                spec = SpawnSpec(command: shell || !command.value.isEmpty ? command.value : command.arguments.first ?? "",
+                                 shell: shell, arguments: shell ? [] : Array(command.arguments.dropFirst()),
                                  environment: environment, workingDirectory: sandbox,
                                  stdoutPath: sandbox + "/stdout", stderrPath: sandbox + "/stderr")
             }

@@ -332,7 +332,7 @@ public struct Allocator: Sendable {
         let agentFilters = filters[agentID]
         for roleEntry in roleOrder {
             let role = roleEntry.id
-            let offerable = agent.free
+            let offerable = hasReservations ? agent.free.allocatable(to: role) : agent.free
             if hasReservations, !isAllocatable(offerable) { continue }
             guard let order = roles[role]?.order else { continue }
             for entry in order {
