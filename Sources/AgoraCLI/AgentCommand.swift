@@ -55,6 +55,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "First retry interval for unacknowledged status updates (doubles up to 10 min).")
     var statusUpdateRetry = DurationArgument(.seconds(10))
 
+    @Flag(help: "Stop all tasks when the agent stops (normally they keep running).")
+    var killExecutorsOnShutdown = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -103,13 +106,15 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.executorRegistrationTimeout = executorRegistrationTimeout.duration
         configuration.statusUpdateBackoff = statusUpdateRetry.duration ... max(statusUpdateRetry.duration, .seconds(600))
 
+        var runtime = AgentRuntimeOptions(agoraExecutable: currentExecutablePath(), workDirectory: workDirectory,
+                                          useCgroups: isolator != nil, cfsQuota: cfsQuota,
+                                          sandboxRetention: sandboxRetention.duration)
+        runtime.killExecutorsOnShutdown = killExecutorsOnShutdown
         let agent: AgentServer
         do {
             agent = try AgentServer(
                 configuration: configuration, masterAddress: masterAddress,
-                options: AgentRuntimeOptions(agoraExecutable: currentExecutablePath(), workDirectory: workDirectory,
-                                             useCgroups: isolator != nil, cfsQuota: cfsQuota,
-                                             sandboxRetention: sandboxRetention.duration),
+                options: runtime,
                 isolator: isolator, logger: logger)
         } catch {
             throw ValidationError("cannot start the agent in \(workDirectory): \(error)")

@@ -104,17 +104,16 @@ struct RunCommand: AsyncParsableCommand {
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// Calls `handler` on SIGINT/SIGTERM instead of dying at once.
-    static func onInterrupt(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT)
-        source.setEventHandler(handler: handler)
-        source.resume()
-        let term = DispatchSource.makeSignalSource(signal: SIGTERM)
-        term.setEventHandler(handler: handler)
-        term.resume()
-        return source
+    /// Calls `handler` on SIGINT/SIGTERM instead of dying at once, for as long as the
+    /// returned value is kept.
+    static func onInterrupt(_ handler: @escaping @Sendable () -> Void) -> InterruptHandler {
+        InterruptHandler(sources: [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber)
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        })
     }
 }
 
@@ -262,5 +261,14 @@ actor RunScheduler: Scheduler {
         var filters = Agora_V1_Filters()
         filters.refuseSeconds = seconds
         return filters
+    }
+}
+
+/// Keeps signal handlers installed until cancelled.
+struct InterruptHandler {
+    let sources: [any DispatchSourceSignal]
+
+    func cancel() {
+        for source in sources { source.cancel() }
     }
 }

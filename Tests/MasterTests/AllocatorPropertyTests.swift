@@ -39,7 +39,7 @@ private func portCount(_ resources: Resources) -> UInt64 { resources.ports.count
 
 struct AllocatorPropertyTests {
     @Test func randomOperationsNeverAllocateAnythingTwice() async {
-        await propertyCheck(count: 5000, input: scenarioGenerator, Gen.uint64(in: 0...UInt64.max)) { steps, seed in
+        await propertyCheck(count: 200, input: scenarioGenerator, Gen.uint64(in: 0...UInt64.max)) { steps, seed in
             var allocator = Allocator(configuration: AllocatorConfiguration(agentShuffleSeed: seed))
             var model = Model()
             var now = Duration.zero
@@ -143,7 +143,7 @@ struct AllocatorPropertyTests {
             Gen.int(in: 1...4).array(of: 10...120),  // agent sizes
             Gen.int(in: 1...4)  // batches the agents arrive in
         )
-        await propertyCheck(count: 2000, input: setup, Gen.uint64(in: 0...UInt64.max)) { parameters, seed in
+        await propertyCheck(count: 100, input: setup, Gen.uint64(in: 0...UInt64.max)) { parameters, seed in
             let (goldWeight, silverWeight, perRole, sizes, batches) = parameters
             var allocator = Allocator(configuration: AllocatorConfiguration(
                 weights: RoleWeights(["gold": Double(goldWeight), "silver": Double(silverWeight)]),

@@ -17,6 +17,9 @@ public struct AgentRuntimeOptions: Sendable {
     public var cfsQuota: Bool
     /// How long finished sandboxes are kept.
     public var sandboxRetention: Duration
+    /// Stop every container when the agent stops (for throwaway local clusters);
+    /// normally executors outlive the agent.
+    public var killExecutorsOnShutdown = false
 
     public init(agoraExecutable: String, workDirectory: String, useCgroups: Bool, cfsQuota: Bool = false,
                 sandboxRetention: Duration = .seconds(3_600)) {
@@ -109,7 +112,12 @@ public actor AgentServer: Service {
             group.cancelAll()
         }
         await stopEndpoints()
-        logger.info("agent stopped; executors keep running")
+        if options.killExecutorsOnShutdown {
+            await destroyAllContainers()
+            logger.info("agent stopped with its executors")
+        } else {
+            logger.info("agent stopped; executors keep running")
+        }
     }
 
     private func stopEndpoints() async {
@@ -276,6 +284,19 @@ public actor AgentServer: Service {
         logger.info("\(key) \(status)")
         perform(core.executorExited(key, containerID: containerID, status: rawStatus, description: status.description,
                                     memoryLimitReached: memoryLimitReached, now: now))
+    }
+
+    private func destroyAllContainers() async {
+        let isolator = isolator
+        await withTaskGroup(of: Void.self) { group in
+            for (containerID, pid) in containers {
+                group.addTask {
+                    _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: .seconds(3))
+                    if let isolator { try? await isolator.destroy(containerID: containerID) }
+                }
+            }
+        }
+        containers = [:]
     }
 
     private func destroyContainer(key: ExecutorKey, containerID: String, grace: Duration) {

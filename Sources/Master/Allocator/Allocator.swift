@@ -104,8 +104,8 @@ public struct Allocator: Sendable {
         }
         slots.release(agent.slot)
         agents[id] = nil
-        for frameworkID in filters.removeValue(forKey: id)?.keys ?? [:].keys {
-            forgetFilteredAgent(id, of: frameworkID)
+        if let removed = filters.removeValue(forKey: id) {
+            for frameworkID in removed.keys { forgetFilteredAgent(id, of: frameworkID) }
         }
     }
 
@@ -160,7 +160,8 @@ public struct Allocator: Sendable {
 
     /// Removes a framework; everything allocated to it becomes free.
     public mutating func removeFramework(_ id: FrameworkID) {
-        let agentIDs = Set(frameworks[id]?.allocations.keys ?? [:].keys).union(untracked[id] ?? [])
+        var agentIDs = untracked[id] ?? []
+        agentIDs.formUnion(frameworks[id]?.allocations.keys.map { $0 } ?? [])
         for agentID in agentIDs.sorted() {
             release(framework: id, agent: agentID)
         }
