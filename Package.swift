@@ -68,7 +68,10 @@ let package = Package(
         ),
         .target(
             name: "Framework",
-            dependencies: ["AgoraProto", "Resources", "Messaging"]
+            dependencies: [
+                "AgoraProto", "Resources", "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "AgoraCLI",
@@ -99,7 +102,10 @@ let package = Package(
         ),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Resources", "AgoraProto"]),
         .testTarget(name: "FrameworkTests", dependencies: ["Framework", "Messaging", "AgoraProto", "Resources"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["AgoraProto"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,18 +1,46 @@
 #!/usr/bin/env bash
-# `make run`: shows what this host would contribute to an Agora cluster.
+# `make run`: starts a local Agora cluster (a master and two agents on this host),
+# runs a demo task through it, shows the cluster, and keeps it running until Ctrl-C.
 # Usage: Scripts/run-local.sh PATH-TO-agora
-#
-# The master and agent daemons arrive with the Core cluster issue; until then this
-# runs the pieces that exist: the executable and its host check, which detects the
-# resources an agent would offer and proves the messaging layer with a loopback
-# round trip.
 set -euo pipefail
 agora=${1:-.build/debug/agora}
 [ -x "$agora" ] || { echo "run-local: $agora is missing; run 'make build' first" >&2; exit 1; }
+agora=$(cd "$(dirname "$agora")" && pwd)/$(basename "$agora")
 
-work_dir=$(mktemp -d -t agora-run.XXXXXX)
-trap 'rm -rf "$work_dir"' EXIT
+work_dir=$(mktemp -d -t agora-local.XXXXXX)
+ready_file="$work_dir/ready.json"
+"$agora" local --agents 2 --work-dir "$work_dir" --port "${AGORA_PORT:-5050}" --http-port "${AGORA_HTTP_PORT:-5080}" \
+  >"$ready_file" 2>"$work_dir/local.log" &
+local_pid=$!
+stop() { kill -TERM "$local_pid" 2>/dev/null || true; wait "$local_pid" 2>/dev/null || true; }
+trap stop EXIT
+trap 'exit 130' INT TERM
 
-"$agora" doctor --work-dir "$work_dir"
+# Wait for the ready line (the cluster prints it once the master and agents are up).
+for _ in $(seq 1 600); do
+  grep -q '"ready":true' "$ready_file" 2>/dev/null && break
+  kill -0 "$local_pid" 2>/dev/null || { echo "agora local failed:" >&2; cat "$work_dir/local.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '"ready":true' "$ready_file" || { echo "agora local did not get ready in time" >&2; exit 1; }
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$ready_file" | head -1; }
+master=$(field master)
+master_http=$(field master_http)
+echo "== cluster ready: master $master, HTTP $master_http (work dir $work_dir)"
 echo
-echo "Not started: 'agora master' and 'agora agent' are not available yet (Core cluster issue)."
+echo "== demo: agora run --master $master -- 'echo hello from Agora on \$(hostname)'"
+"$agora" run --master "$master" --cpus 0.1 --mem 32 -- 'echo hello from Agora on $(hostname)' | tee "$work_dir/demo.out"
+output_url=$(grep -o 'output: [^ ]*' "$work_dir/demo.out" | head -1 | cut -d' ' -f2)
+if [ -n "$output_url" ]; then
+  echo "== the task's stdout ($output_url):"
+  curl -fsS "$output_url" || true
+fi
+echo
+echo "== agora cluster status --master-http $master_http"
+"$agora" cluster status --master-http "$master_http"
+echo
+echo "The cluster keeps running. Try, in another shell:"
+echo "  $agora run --master $master --instances 3 -- 'sleep 5; echo done'"
+echo "  $agora tasks --all --master-http $master_http"
+echo "Press Ctrl-C to stop it."
+wait "$local_pid"

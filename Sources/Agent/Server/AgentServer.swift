@@ -79,6 +79,9 @@ public actor AgentServer: Service {
         return await withCheckedContinuation { readyContinuation = $0 }
     }
 
+    /// The agent's counters right now.
+    public var counters: AgentCounters { core.counters }
+
     /// Lets `run()` register with the master, advertising `httpAddress` (known only
     /// once the HTTP server has bound its port).
     public func begin(httpAddress: String) {

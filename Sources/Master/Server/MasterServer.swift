@@ -22,10 +22,12 @@ public actor MasterServer: Service {
     private let startedAt: ContinuousClock.Instant
     private let tickInterval: Duration
     private let snapshotInterval: Duration
+    /// Whether anything changed since the last published snapshot.
+    private var stateChanged = true
 
     /// Binds the master's socket at once, so the caller can print the address.
     public init(configuration: MasterConfiguration, bindAddress: String, advertisedHost: String,
-                tickInterval: Duration = .milliseconds(50), snapshotInterval: Duration = .milliseconds(200),
+                tickInterval: Duration = .milliseconds(50), snapshotInterval: Duration = .milliseconds(100),
                 messagingOptions: EndpointOptions = EndpointOptions(), logger: Logger) throws {
         let router = try RouterEndpoint(binding: bindAddress, options: messagingOptions, logger: logger)
         let port = router.localAddress.split(separator: ":").last.map(String.init) ?? "0"
@@ -39,6 +41,11 @@ public actor MasterServer: Service {
         self.startedAt = clock.now
         self.tickInterval = tickInterval
         self.snapshotInterval = snapshotInterval
+    }
+
+    /// The master's state right now (what `/state` serves, without waiting for a snapshot).
+    public func currentState() -> MasterStateView {
+        core.stateView(now: now)
     }
 
     /// Serves until cancelled or a graceful shutdown is requested, then closes the socket.
@@ -64,6 +71,7 @@ public actor MasterServer: Service {
     private func receiveMessages() async {
         for await message in router.messages {
             let directives = core.handle(message.envelope, from: message.peer, now: now)
+            stateChanged = true
             perform(directives)
         }
     }
@@ -72,6 +80,7 @@ public actor MasterServer: Service {
         for await event in router.events {
             if case .peerDisconnected(let peer) = event {
                 perform(core.peerDisconnected(peer, now: now))
+                stateChanged = true
             }
         }
     }
@@ -80,13 +89,18 @@ public actor MasterServer: Service {
         var lastSnapshot = clock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: tickInterval)
-            perform(core.tick(now: now))
+            let timed = core.tick(now: now)
+            if !timed.isEmpty { stateChanged = true }
+            perform(timed)
             let start = clock.now
             let offers = core.allocateIfDue(now: now)
             let elapsed = clock.now - start
             if !offers.isEmpty || elapsed > .milliseconds(1) { core.recordAllocationDuration(elapsed) }
+            if !offers.isEmpty { stateChanged = true }
             perform(offers)
-            if clock.now - lastSnapshot >= snapshotInterval {
+            // Uptime moves anyway: refresh at least once a second.
+            if clock.now - lastSnapshot >= .seconds(1) { stateChanged = true }
+            if stateChanged, clock.now - lastSnapshot >= snapshotInterval {
                 publishSnapshot()
                 lastSnapshot = clock.now
             }
@@ -109,6 +123,7 @@ public actor MasterServer: Service {
     }
 
     private func publishSnapshot() {
+        stateChanged = false
         let counters = router.counters
         let messaging = [
             "received": counters.received, "sent": counters.sent, "undecodable": counters.undecodable,

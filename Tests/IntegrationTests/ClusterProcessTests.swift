@@ -1,0 +1,206 @@
+import AgoraProto
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Messaging
+import Testing
+
+/// Real `agora master`, `agora agent` and `agora run` processes on loopback.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ClusterProcessTests {
+    @Test func aTaskWritesItsOutputIntoItsSandbox() async throws {
+        try await TestCluster.with { cluster in
+            let run = try cluster.run(["--", "echo", "hello from a task"])
+            let running = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            #expect(await run.waitForExit() == 0, "stdout: \(run.stdout)")
+            #expect(run.stdout.contains("TASK_FINISHED"))
+            let url = try #require(running.components(separatedBy: "output: ").last)
+            let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+            #expect(String(decoding: data, as: UTF8.self) == "hello from a task\n")
+            // The same file is in the agent's work dir.
+            let sandboxes = FileManager.default.enumerator(atPath: cluster.workDir)?.compactMap { $0 as? String } ?? []
+            #expect(sandboxes.contains { $0.hasSuffix("/stdout") && $0.contains("/frameworks/") })
+        }
+    }
+
+    @Test func aCommandThatExitsThreeFailsWithExitCodeThree() async throws {
+        try await TestCluster.with { cluster in
+            let run = try cluster.run(["--", "exit 3"])
+            #expect(await run.waitForExit() == 3, "stdout: \(run.stdout)")
+            #expect(run.stdout.contains("TASK_FAILED"))
+            #expect(run.stdout.contains("exited with status 3"))
+        }
+    }
+
+    @Test func killingARunningTaskEndsItWithinTheGracePeriodPlusOneSecond() async throws {
+        try await TestCluster.with { cluster in
+            // The task ignores SIGTERM, so only the SIGKILL after the grace period ends it.
+            let run = try cluster.run(["--kill-grace-period", "1s", "--", "trap '' TERM; sleep 30"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            let start = ContinuousClock.now
+            run.signal(SIGINT)
+            _ = try #require(await run.line(containing: "TASK_KILLED", timeout: .seconds(10)), "stdout: \(run.stdout)")
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed < .seconds(2), "TASK_KILLED came after \(elapsed)")
+            #expect(run.stdout.contains("TASK_KILLING"))
+            #expect(await run.waitForExit() == 130)
+        }
+    }
+
+    @Test(.enabled(if: CgroupSupport.available, CgroupSupport.reason))
+    func aTaskOverItsMemoryLimitFailsWithTheMemoryReason() async throws {
+        try await TestCluster.with(agentFlags: ["--isolation", "cgroups"]) { cluster in
+            let run = try cluster.run(["--mem", "64", "--", "head -c 200M /dev/zero | tail"])
+            let exit = await run.waitForExit(timeout: .seconds(60))
+            #expect(exit != 0)
+            let failed = try #require(await run.line(containing: "TASK_FAILED", timeout: .seconds(5)), "stdout: \(run.stdout)")
+            #expect(failed.contains("containerLimitationMemory"), "got: \(failed)")
+        }
+    }
+
+    @Test func aKilledAgentsTasksBecomeUnreachableAndItsOffersAreRescinded() async throws {
+        try await TestCluster.with(
+            masterFlags: ["--agent-ping-timeout", "200ms", "--max-agent-ping-timeouts", "3"],
+            agentResources: ["cpus:1;mem:1024"]) { cluster in
+            let run = try cluster.run(["--cpus", "0.5", "--", "sleep 8"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+
+            // A second framework holds the rest of the agent as an unanswered offer.
+            let holder = try RawFramework(master: cluster.masterAddress)
+            _ = try await holder.subscribe(name: "holder")
+            let offer = try await holder.next { $0.type == .offers }.offers.offers[0]
+
+            cluster.agents[0].signal(SIGKILL)
+            let unreachable = try #require(await run.line(containing: "TASK_UNREACHABLE", timeout: .seconds(15)),
+                                           "stdout: \(run.stdout)")
+            #expect(unreachable.contains("unreachable"))
+            let rescind = try await holder.next { $0.type == .rescind }
+            #expect(rescind.rescind.offerID.value == offer.id.value)
+            #expect(try await cluster.waitForState { state in
+                ((state["agents"] as? [[String: Any]]) ?? []).contains { $0["active"] as? Bool == false }
+            })
+            #expect(try await cluster.metric("agora_master_agents{state=\"unreachable\"}") == 1)
+            await holder.shutdown()
+            run.signal(SIGTERM)
+        }
+    }
+
+    @Test func invalidAcceptsAreAnsweredWithReasonsWhileOtherFrameworksRun() async throws {
+        try await TestCluster.with(agentResources: ["cpus:2;mem:2048"]) { cluster in
+            let bystander = try cluster.run(["--", "sleep 2"])
+            _ = try #require(await bystander.line(containing: "TASK_RUNNING"), "stdout: \(bystander.stdout)")
+
+            let framework = try RawFramework(master: cluster.masterAddress)
+            _ = try await framework.subscribe(name: "bad-input")
+            let agentID = cluster.agentIDs[0]
+
+            // More than offered.
+            var offer = try await framework.next { $0.type == .offers }.offers.offers[0]
+            try await framework.accept(offerIDs: [offer.id.value],
+                                       tasks: [RawFramework.task("greedy", agentID: agentID, command: "true", resources: "cpus:64;mem:32")])
+            let greedy = try await framework.update(for: "greedy")
+            #expect(greedy.state == .taskError)
+            #expect(greedy.reason == .taskInvalid)
+            #expect(greedy.message.contains("missing"), "message: \(greedy.message)")
+
+            // An offer ID the master never made.
+            try await framework.accept(offerIDs: ["no-such-offer"],
+                                       tasks: [RawFramework.task("orphan", agentID: agentID, command: "true")])
+            let orphan = try await framework.update(for: "orphan")
+            #expect(orphan.state == .taskDropped)
+            #expect(orphan.reason == .invalidOffers)
+
+            // An empty command.
+            offer = try await framework.next { $0.type == .offers }.offers.offers[0]
+            try await framework.accept(offerIDs: [offer.id.value],
+                                       tasks: [RawFramework.task("empty", agentID: agentID, command: "  ")])
+            let empty = try await framework.update(for: "empty")
+            #expect(empty.state == .taskError)
+            #expect(empty.message.contains("empty"), "message: \(empty.message)")
+
+            // The same task ID twice in one ACCEPT: the first runs, the second is refused.
+            offer = try await framework.next { $0.type == .offers }.offers.offers[0]
+            try await framework.accept(offerIDs: [offer.id.value],
+                                       tasks: [RawFramework.task("twin", agentID: agentID, command: "sleep 1"),
+                                               RawFramework.task("twin", agentID: agentID, command: "sleep 1")])
+            let first = try await framework.update(for: "twin")
+            let second = try await framework.update(for: "twin")
+            let states = Set([first.state, second.state])
+            #expect(states.contains(.taskError), "states: \(states)")
+            #expect([first, second].contains { $0.message.contains("twin") && $0.reason == .taskInvalid })
+
+            #expect(await bystander.waitForExit() == 0, "stdout: \(bystander.stdout)")
+            #expect(try await cluster.metric("agora_master_tasks_invalid_total") ?? 0 >= 3)
+            await framework.shutdown()
+        }
+    }
+
+    @Test func garbageOnTheMasterPortIsCountedAndChangesNothing() async throws {
+        try await TestCluster.with(agentResources: ["cpus:1;mem:512"]) { cluster in
+            let agentIDs = { (state: [String: Any]) in ((state["agents"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } }
+            #expect(try await cluster.waitForState { agentIDs($0) == cluster.agentIDs })
+
+            // A ZeroMQ peer sending frames that are not envelopes, and one far too large.
+            let peer = try DealerEndpoint(connectingTo: cluster.masterAddress)
+            var random = SystemRandomNumberGenerator()
+            for _ in 0..<20 {
+                try await peer.sendRawFrame((0..<200).map { _ in UInt8.random(in: 0...255, using: &random) })
+            }
+            try await peer.sendRawFrame([UInt8](repeating: 0x41, count: 5 * 1_024 * 1_024))
+            // And plain TCP garbage that is not even ZeroMQ.
+            try sendRawTCP(to: cluster.masterAddress, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8) + [0xFF, 0x00, 0x13])
+
+            var undecodable = 0.0, oversized = 0.0
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, undecodable < 20 || oversized < 1 {
+                undecodable = try await cluster.metric("agora_master_messages_total{kind=\"undecodable\"}") ?? 0
+                oversized = try await cluster.metric("agora_master_messages_total{kind=\"oversized\"}") ?? 0
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(undecodable >= 20)
+            #expect(oversized >= 1)
+            await peer.shutdown()
+
+            // The master still serves, with the same agents.
+            #expect(agentIDs(try await cluster.state()) == cluster.agentIDs)
+            let run = try cluster.run(["--", "true"])
+            #expect(await run.waitForExit() == 0, "stdout: \(run.stdout)")
+        }
+    }
+
+    private func sendRawTCP(to address: String, bytes: [UInt8]) throws {
+        let hostPort = address.replacingOccurrences(of: "tcp://", with: "").split(separator: ":")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DaemonError("socket failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(hostPort[1])!).bigEndian
+        addr.sin_addr.s_addr = inet_addr(String(hostPort[0]))
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw DaemonError("connect failed") }
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    }
+}
+
+/// Whether this host lets the agent enforce limits with cgroups (root and a writable
+/// memory controller), and why not when it does not.
+enum CgroupSupport {
+    static var available: Bool { reasonUnavailable == nil }
+
+    static var reason: Comment {
+        Comment(rawValue: reasonUnavailable.map { "skipped: \($0)" } ?? "cgroups available")
+    }
+
+    static var reasonUnavailable: String? {
+        if getuid() != 0 { return "needs root to create cgroups" }
+        let v1 = "/sys/fs/cgroup/memory"
+        let v2 = "/sys/fs/cgroup/cgroup.controllers"
+        if access(v1, W_OK) == 0 { return nil }
+        if let controllers = try? String(contentsOfFile: v2, encoding: .utf8), controllers.contains("memory") { return nil }
+        return "no writable cgroup memory controller"
+    }
+}

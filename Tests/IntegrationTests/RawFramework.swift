@@ -1,0 +1,112 @@
+import AgoraProto
+import Foundation
+import Messaging
+import Resources
+
+/// A framework that speaks the wire protocol directly, for tests that must send
+/// exactly the calls they want (including invalid ones).
+actor RawFramework {
+    let endpoint: DealerEndpoint
+    private var buffered: [Agora_V1_Scheduler_Event] = []
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var reader: Task<Void, Never>?
+    private(set) var frameworkID = ""
+
+    init(master: String) throws {
+        endpoint = try DealerEndpoint(connectingTo: master)
+    }
+
+    /// Subscribes and returns the framework ID.
+    func subscribe(name: String = "raw", partitionAware: Bool = true) async throws -> String {
+        if reader == nil {
+            let endpoint = endpoint
+            reader = Task {
+                for await envelope in endpoint.messages { self.receive(envelope) }
+            }
+        }
+        var call = Agora_V1_Scheduler_Call()
+        call.type = .subscribe
+        call.subscribe.frameworkInfo.name = name
+        call.subscribe.frameworkInfo.user = "root"
+        if partitionAware {
+            var capability = Agora_V1_FrameworkInfo.Capability()
+            capability.type = .partitionAware
+            call.subscribe.frameworkInfo.capabilities = [capability]
+        }
+        try await send(call)
+        let subscribed = try await next { $0.type == .subscribed }
+        frameworkID = subscribed.subscribed.frameworkID.value
+        return frameworkID
+    }
+
+    func send(_ call: Agora_V1_Scheduler_Call) async throws {
+        var call = call
+        if call.type != .subscribe { call.frameworkID.value = frameworkID }
+        var envelope = Agora_V1_Envelope()
+        envelope.schedulerCall = call
+        try await endpoint.send(envelope)
+    }
+
+    private func receive(_ envelope: Agora_V1_Envelope) {
+        guard case .schedulerEvent(let event) = envelope.payload else { return }
+        buffered.append(event)
+        wake()
+    }
+
+    private func wake() {
+        waiter?.resume()
+        waiter = nil
+    }
+
+    /// The next event matching `predicate`; events that do not match stay queued.
+    func next(timeout: Duration = .seconds(20), _ predicate: @Sendable (Agora_V1_Scheduler_Event) -> Bool) async throws -> Agora_V1_Scheduler_Event {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let index = buffered.firstIndex(where: predicate) { return buffered.remove(at: index) }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                throw DaemonError("no matching event within \(timeout); queued: \(buffered.map { "\($0.type)" })")
+            }
+            let timer = Task {
+                try? await Task.sleep(for: remaining)
+                self.wake()
+            }
+            await withCheckedContinuation { waiter = $0 }
+            timer.cancel()
+        }
+    }
+
+    /// The status update for `taskID`.
+    func update(for taskID: String, timeout: Duration = .seconds(20)) async throws -> Agora_V1_TaskStatus {
+        try await next(timeout: timeout) { $0.type == .update && $0.update.status.taskID.value == taskID }.update.status
+    }
+
+    func accept(offerIDs: [String], tasks: [Agora_V1_TaskInfo], refuseSeconds: Double = 0) async throws {
+        var call = Agora_V1_Scheduler_Call()
+        call.type = .accept
+        call.accept.offerIds = offerIDs.map { var id = Agora_V1_OfferID(); id.value = $0; return id }
+        var operation = Agora_V1_Offer.Operation()
+        operation.type = .launch
+        operation.launch.taskInfos = tasks
+        call.accept.operations = [operation]
+        call.accept.filters.refuseSeconds = refuseSeconds
+        try await send(call)
+    }
+
+    func shutdown() async {
+        reader?.cancel()
+        await endpoint.shutdown()
+    }
+
+    static func task(_ id: String, agentID: String, command: String, resources: String = "cpus:0.1;mem:32") -> Agora_V1_TaskInfo {
+        var task = Agora_V1_TaskInfo()
+        task.name = id
+        task.taskID.value = id
+        task.agentID.value = agentID
+        task.command.value = command
+        task.command.shell = true
+        task.resources = (try? Resources(parsing: resources))?.proto ?? []
+        return task
+    }
+}
+
