@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Messaging
+import Resources
 import Testing
 
 /// Real `agora master`, `agora agent` and `agora run` processes on loopback.
@@ -133,6 +134,49 @@ struct ClusterProcessTests {
             #expect(await bystander.waitForExit() == 0, "stdout: \(bystander.stdout)")
             #expect(try await cluster.metric("agora_master_tasks_invalid_total") ?? 0 >= 3)
             await framework.shutdown()
+        }
+    }
+
+    @Test func whenOneTaskOfAGroupFailsTheOthersAreKilled() async throws {
+        try await TestCluster.with(agentResources: ["cpus:1;mem:512"]) { cluster in
+            let framework = try RawFramework(master: cluster.masterAddress)
+            _ = try await framework.subscribe(name: "group")
+            let offer = try await framework.next { $0.type == .offers }.offers.offers[0]
+            var executor = Agora_V1_ExecutorInfo()
+            executor.type = .default
+            executor.executorID.value = "group-executor"
+            executor.resources = try Resources(parsing: "cpus:0.1;mem:32").proto
+            let agentID = offer.agentID.value
+            try await framework.acceptGroup(offerID: offer.id.value, executor: executor, tasks: [
+                RawFramework.task("steady", agentID: agentID, command: "sleep 30"),
+                RawFramework.task("crashing", agentID: agentID, command: "sleep 0.5; exit 2"),
+            ])
+            #expect(try await framework.update(for: "steady").state == .taskRunning)
+            #expect(try await framework.update(for: "crashing").state == .taskRunning)
+            let crashed = try await framework.update(for: "crashing")
+            #expect(crashed.state == .taskFailed)
+            #expect(crashed.message.contains("status 2"), "message: \(crashed.message)")
+            var steady = try await framework.update(for: "steady")
+            if steady.state == .taskKilling { steady = try await framework.update(for: "steady") }
+            #expect(steady.state == .taskKilled)
+            await framework.shutdown()
+        }
+    }
+
+    @Test func sandboxesOfFinishedExecutorsAreRemovedAfterTheRetention() async throws {
+        try await TestCluster.with(agentResources: ["cpus:1;mem:512"], agentFlags: ["--sandbox-retention", "1s"]) { cluster in
+            let run = try cluster.run(["--", "echo", "short-lived"])
+            let running = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            #expect(await run.waitForExit() == 0)
+            let relative = try #require(running.components(separatedBy: "path=").last?.replacingOccurrences(of: "/stdout", with: ""))
+            let sandbox = cluster.workDir + "/agent-0/" + relative
+            var removed = false
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline, !removed {
+                removed = !FileManager.default.fileExists(atPath: sandbox)
+                if !removed { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(removed, "\(sandbox) is still there")
         }
     }
 

@@ -47,10 +47,20 @@ actor RawFramework {
         try await endpoint.send(envelope)
     }
 
+    /// Queues an event; status updates that carry a UUID are acknowledged at once,
+    /// as a well-behaved framework does.
     private func receive(_ envelope: Agora_V1_Envelope) {
         guard case .schedulerEvent(let event) = envelope.payload else { return }
         buffered.append(event)
         wake()
+        if event.type == .update, event.update.status.hasUuid {
+            var ack = Agora_V1_Scheduler_Call()
+            ack.type = .acknowledge
+            ack.acknowledge.agentID = event.update.status.agentID
+            ack.acknowledge.taskID = event.update.status.taskID
+            ack.acknowledge.uuid = event.update.status.uuid
+            Task { try? await self.send(ack) }
+        }
     }
 
     private func wake() {
@@ -90,6 +100,21 @@ actor RawFramework {
         operation.launch.taskInfos = tasks
         call.accept.operations = [operation]
         call.accept.filters.refuseSeconds = refuseSeconds
+        try await send(call)
+    }
+
+    func acceptGroup(offerID: String, executor: Agora_V1_ExecutorInfo, tasks: [Agora_V1_TaskInfo]) async throws {
+        var call = Agora_V1_Scheduler_Call()
+        call.type = .accept
+        var id = Agora_V1_OfferID()
+        id.value = offerID
+        call.accept.offerIds = [id]
+        var operation = Agora_V1_Offer.Operation()
+        operation.type = .launchGroup
+        operation.launchGroup.executor = executor
+        operation.launchGroup.taskGroup.tasks = tasks
+        call.accept.operations = [operation]
+        call.accept.filters.refuseSeconds = 0
         try await send(call)
     }
 
