@@ -81,6 +81,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Example frameworks, built with the package so they keep compiling.
+        .executableTarget(
+            name: "BatchFramework",
+            dependencies: [
+                "AgoraProto", "Resources", "Framework",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/BatchFramework",
+            exclude: ["README.md", "jobs.json"]
+        ),
         .testTarget(
             name: "ResourcesTests",
             dependencies: [

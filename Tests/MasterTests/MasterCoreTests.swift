@@ -305,6 +305,68 @@ private typealias S = MasterScenario
         #expect(offers.first.map(S.resources(of:)) == S.bag("cpus:1;mem:896"))
     }
 
+    private static func launchGroup(executor executorResources: String, tasks: [(String, String)])
+        -> Agora_V1_Offer.Operation
+    {
+        var operation = Agora_V1_Offer.Operation()
+        operation.type = .launchGroup
+        operation.launchGroup.executor.type = .default
+        operation.launchGroup.executor.executorID.value = "group-executor"
+        operation.launchGroup.executor.resources = S.bag(executorResources).proto
+        operation.launchGroup.taskGroup.tasks = tasks.map { id, resources in
+            var task = Agora_V1_TaskInfo()
+            task.name = id
+            task.taskID.value = id
+            task.resources = S.bag(resources).proto
+            return task
+        }
+        return operation
+    }
+
+    @Test func aTaskGroupThatFitsIsSentToTheAgent() throws {
+        var s = S()
+        let agent = try s.registerAgent("a1", resources: "cpus:2;mem:1024")
+        let f = try s.subscribe("f1")
+        let offer = try s.takeOffer(for: f)
+
+        let directives = s.call(.accept, framework: f) { call in
+            call.accept.offerIds = [offer.id]
+            call.accept.operations = [Self.launchGroup(executor: "cpus:0.5;mem:32",
+                                                       tasks: [("g1", "cpus:0.5;mem:128"), ("g2", "cpus:1;mem:128")])]
+        }
+
+        let groups = s.toAgent(directives, agent).compactMap { envelope -> Agora_V1_RunTaskGroup? in
+            if case .runTaskGroup(let run) = envelope.payload { run } else { nil }
+        }
+        #expect(groups.map { $0.taskGroup.tasks.map(\.taskID.value) } == [["g1", "g2"]])
+        #expect(s.updates(directives, to: f).isEmpty)
+        #expect(s.core.used(on: agent) == S.bag("cpus:2;mem:288"))
+    }
+
+    @Test func aTaskGroupMayNotUseMoreThanOfferedCountingItsExecutor() throws {
+        var s = S()
+        let agent = try s.registerAgent("a1", resources: "cpus:2;mem:1024")
+        let f = try s.subscribe("f1")
+        let offer = try s.takeOffer(for: f)
+
+        // Executor cpus:1 + tasks 1 + 1 = 3 cpus, on an offer of 2.
+        let directives = s.call(.accept, framework: f) { call in
+            call.accept.offerIds = [offer.id]
+            call.accept.operations = [Self.launchGroup(executor: "cpus:1;mem:32",
+                                                       tasks: [("g1", "cpus:1;mem:128"), ("g2", "cpus:1;mem:128")])]
+        }
+
+        let launched = s.toAgent(directives, agent).contains { envelope in
+            if case .runTaskGroup = envelope.payload { true } else { false }
+        }
+        let updates = s.updates(directives, to: f)
+        let used = s.core.used(on: agent)
+        #expect(!launched)
+        #expect(updates.map(\.state) == [.taskError, .taskError])
+        #expect(updates.allSatisfy { $0.reason == .taskGroupInvalid })
+        #expect(S.bag("cpus:2;mem:1024").contains(used), "used \(used) on an agent of cpus:2;mem:1024")
+    }
+
     // MARK: - DECLINE
 
     @Test func declineWithRefuseSecondsFiltersTheAgentUntilItExpires() throws {
@@ -530,6 +592,49 @@ private typealias S = MasterScenario
         #expect(kills.map(\.taskID.value) == ["tb"])
         #expect(kills.first?.frameworkID.value == plain)
         #expect(s.updates(directives, to: plain).isEmpty)
+    }
+
+    @Test func aPartitionAwareTaskMissingAfterReregistrationIsGone() throws {
+        let (start, agent, aware, _) = try partitionScenario()
+        var s = start
+        for second in 1...4 {
+            s.now = .seconds(second)
+            _ = s.tick()
+        }
+        try #require(s.core.agents[agent]?.isReachable == false)
+
+        s.now = .seconds(5)
+        let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [])
+
+        let updates = s.updates(directives, to: aware)
+        #expect(updates.map(\.taskID.value) == ["ta"])
+        #expect(updates.map(\.state) == [.taskGone])
+        #expect(s.core.tasks[TaskKey(frameworkID: aware, taskID: "ta")] == nil)
+        #expect(s.core.completedTasks.contains { $0.key.taskID == "ta" })
+    }
+
+    @Test func aLostTaskMissingAfterReregistrationReleasesItsResources() throws {
+        let (start, agent, aware, plain) = try partitionScenario()
+        var s = start
+        for second in 1...4 {
+            s.now = .seconds(second)
+            _ = s.tick()
+        }
+        try #require(s.core.agents[agent]?.isReachable == false)
+
+        // The agent comes back running only the partition-aware framework's task.
+        s.now = .seconds(5)
+        _ = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [
+            S.reportedTask("ta", framework: aware, agent: agent, state: .taskRunning),
+        ])
+
+        let plainKey = TaskKey(frameworkID: plain, taskID: "tb")
+        let lingering = s.core.tasks[plainKey]
+        let used = s.core.used(on: agent)
+        let free = s.core.allocator.free(on: agent)
+        #expect(lingering == nil, "tb is still tracked as \(lingering?.state.name ?? "-")")
+        #expect(used == S.bag("cpus:1;mem:128"))
+        #expect(free == S.bag("cpus:3;mem:3968"))
     }
 
     // MARK: - Framework failover

@@ -224,8 +224,14 @@ public struct AgentCore: Sendable {
             message.tasks = tasks.keys.sorted().map { protoTask(tasks[$0]!, agentID: agentID) }
             sendToMaster { $0.reregisterAgent = message }
         } else {
-            containerCounter += 1
-            let token = "\(configuration.bootID)-\(Int(configuration.startedAtUnixSeconds))-\(containerCounter)"
+            // One token for all attempts, so a slow answer to an earlier attempt still counts.
+            let token: String
+            if case .registering(let current) = registration {
+                token = current
+            } else {
+                containerCounter += 1
+                token = "\(configuration.bootID)-\(Int(configuration.startedAtUnixSeconds))-\(containerCounter)"
+            }
             registration = .registering(token: token)
             var message = Agora_V1_RegisterAgent()
             message.agentInfo = configuration.agentInfo
@@ -435,9 +441,11 @@ public struct AgentCore: Sendable {
             sendExecutorError(peer, "a status update needs a uuid")
             return
         }
-        // The executor retries until acknowledged: a duplicate is acknowledged again.
-        let duplicate = streams[taskKey]?.pending.contains { $0.status.uuid == status.uuid } ?? false
+        // The executor retries until acknowledged: a duplicate is acknowledged again,
+        // never forwarded twice.
+        let duplicate = task.seenUpdates.contains(status.uuid)
         if !duplicate, !task.state.isTerminal {
+            tasks[taskKey]?.seenUpdates.insert(status.uuid)
             var status = status
             status.source = .executor
             status.executorID.value = key.executorID
@@ -455,8 +463,10 @@ public struct AgentCore: Sendable {
     private mutating func killTask(_ message: Agora_V1_KillTask, now: Duration) {
         let key = AgentTaskKey(frameworkID: message.frameworkID.value, taskID: message.taskID.value)
         guard let task = tasks[key] else {
+            var unknown = Agora_V1_TaskInfo()
+            unknown.taskID.value = key.taskID
             generateUpdate(key, state: .taskLost, reason: .reconciliation,
-                           message: "the agent does not know this task", now: now)
+                           message: "the agent does not know this task", now: now, register: unknown)
             return
         }
         guard !task.state.isTerminal else { return }
@@ -464,8 +474,12 @@ public struct AgentCore: Sendable {
         guard var executor = executors[executorKey] else { return }
         if !task.launched {
             // Still waiting for its executor: it never started.
+            for index in executor.queued.indices where executor.queued[index].type == .launchGroup {
+                executor.queued[index].launchGroup.taskGroup.tasks.removeAll { $0.taskID.value == key.taskID }
+            }
             executor.queued.removeAll { event in
-                event.type == .launch && event.launch.task.taskID.value == key.taskID
+                (event.type == .launch && event.launch.task.taskID.value == key.taskID)
+                    || (event.type == .launchGroup && event.launchGroup.taskGroup.tasks.isEmpty)
             }
             executor.tasks.remove(key.taskID)
             executors[executorKey] = executor

@@ -1,4 +1,5 @@
 import AgoraProto
+import Foundation
 import Messaging
 import Resources
 
@@ -86,6 +87,8 @@ public struct AgentTask: Sendable {
     public internal(set) var state: Agora_V1_TaskState
     /// Whether the task was handed to its executor (false while the executor starts).
     public internal(set) var launched = false
+    /// UUIDs of the executor's updates already taken, so a re-sent one is not forwarded twice.
+    var seenUpdates: Set<Data> = []
 }
 
 /// An executor and its container as the agent tracks them.

@@ -155,8 +155,13 @@ extension MasterCore {
             }
         }
         // Tasks the master launched there that the agent does not know were lost in transit.
-        for key in agents[agentID]?.tasks ?? [] where !reportedKeys.contains(key) {
-            guard let task = tasks[key], !task.state.isTerminal, task.state != .taskStaging else { continue }
+        for key in (agents[agentID]?.tasks ?? []).sorted() where !reportedKeys.contains(key) {
+            guard let task = tasks[key], task.state != .taskStaging else { continue }
+            if task.state.isTerminal {
+                // Already reported lost while the agent was away; now it is gone for good.
+                retire(key, now: now)
+                continue
+            }
             let partitionAware = frameworks[key.frameworkID]?.isPartitionAware ?? false
             sendMasterUpdate(for: key, state: partitionAware ? .taskGone : .taskLost, reason: .agentRestarted,
                              message: "the agent re-registered without this task", now: now, recordState: true)

@@ -178,6 +178,10 @@ extension MasterCore {
             }
             ids.insert(task.taskID.value)
             remaining = remaining - ((try? Resources(proto: task.resources)) ?? Resources())
+            if index == 0, executors[ExecutorKey(frameworkID: frameworkID, agentID: agentID,
+                                                 executorID: group.executor.executorID.value)] == nil {
+                remaining = remaining - ((try? Resources(proto: group.executor.resources)) ?? Resources())
+            }
         }
         return nil
     }
