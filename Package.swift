@@ -91,6 +91,15 @@ let package = Package(
             path: "Examples/BatchFramework",
             exclude: ["README.md", "jobs.json"]
         ),
+        .executableTarget(
+            name: "CustomExecutor",
+            dependencies: [
+                "AgoraProto", "Resources", "Framework",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/CustomExecutor",
+            exclude: ["README.md"]
+        ),
         .testTarget(
             name: "ResourcesTests",
             dependencies: [

@@ -18,10 +18,11 @@ final class DaemonProcess: Sendable {
     private let output = Output()
     let stderrPath: String
 
-    /// Starts `agora ARGUMENTS…`; stderr goes to a file in the temporary directory.
-    init(_ arguments: [String], name: String) throws {
+    /// Starts `agora ARGUMENTS…` (or another program built with it, such as an
+    /// example framework); stderr goes to a file in the temporary directory.
+    init(_ arguments: [String], name: String, executable: URL = AgoraBinary.url) throws {
         process = Process()
-        process.executableURL = AgoraBinary.url
+        process.executableURL = executable
         process.arguments = arguments
         stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("agora-test-\(name)-\(UUID().uuidString.prefix(8)).log").path
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)

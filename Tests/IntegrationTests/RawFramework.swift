@@ -11,13 +11,17 @@ actor RawFramework {
     private var waiter: CheckedContinuation<Void, Never>?
     private var reader: Task<Void, Never>?
     private(set) var frameworkID = ""
+    /// Whether updates with a UUID are acknowledged as they arrive.
+    private let autoAcknowledge: Bool
 
-    init(master: String) throws {
+    init(master: String, autoAcknowledge: Bool = true) throws {
         endpoint = try DealerEndpoint(connectingTo: master)
+        self.autoAcknowledge = autoAcknowledge
     }
 
     /// Subscribes and returns the framework ID.
-    func subscribe(name: String = "raw", partitionAware: Bool = true) async throws -> String {
+    func subscribe(name: String = "raw", partitionAware: Bool = true, resuming id: String? = nil,
+                   failoverTimeout: Double = 0) async throws -> String {
         if reader == nil {
             let endpoint = endpoint
             reader = Task {
@@ -28,6 +32,11 @@ actor RawFramework {
         call.type = .subscribe
         call.subscribe.frameworkInfo.name = name
         call.subscribe.frameworkInfo.user = "root"
+        call.subscribe.frameworkInfo.failoverTimeout = failoverTimeout
+        if let id {
+            call.subscribe.frameworkInfo.id.value = id
+            call.frameworkID.value = id
+        }
         if partitionAware {
             var capability = Agora_V1_FrameworkInfo.Capability()
             capability.type = .partitionAware
@@ -53,14 +62,18 @@ actor RawFramework {
         guard case .schedulerEvent(let event) = envelope.payload else { return }
         buffered.append(event)
         wake()
-        if event.type == .update, event.update.status.hasUuid {
-            var ack = Agora_V1_Scheduler_Call()
-            ack.type = .acknowledge
-            ack.acknowledge.agentID = event.update.status.agentID
-            ack.acknowledge.taskID = event.update.status.taskID
-            ack.acknowledge.uuid = event.update.status.uuid
-            Task { try? await self.send(ack) }
+        if autoAcknowledge, event.type == .update, event.update.status.hasUuid {
+            Task { try? await self.acknowledge(event.update.status) }
         }
+    }
+
+    func acknowledge(_ status: Agora_V1_TaskStatus) async throws {
+        var ack = Agora_V1_Scheduler_Call()
+        ack.type = .acknowledge
+        ack.acknowledge.agentID = status.agentID
+        ack.acknowledge.taskID = status.taskID
+        ack.acknowledge.uuid = status.uuid
+        try await send(ack)
     }
 
     private func wake() {
