@@ -278,7 +278,7 @@ public struct AgentCore: Sendable {
 
     private mutating func masterRefused(_ refused: Agora_V1_Refused, now: Duration) {
         log("the master refused a message: \(refused.reason)")
-        if refused.reason.contains("unknown agent"), registration == .registered {
+        if refused.agentID.value == agentID || refused.reason.contains("unknown agent"), registration == .registered {
             registration = .reregistering
             nextRegistrationAt = now
         }

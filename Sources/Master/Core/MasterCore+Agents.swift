@@ -168,15 +168,11 @@ extension MasterCore {
         }
     }
 
-    mutating func pong(_ message: Agora_V1_Pong, from peer: PeerID) {
-        let id = message.agentID.value
-        guard var agent = agents[id] else {
-            refuse(peer, "unknown agent \(id); register again", agentID: id)
-            return
-        }
+    mutating func pong(_ message: Agora_V1_Pong) {
+        guard var agent = agents[message.agentID.value] else { return }
         if message.sequence > agent.lastPong { agent.lastPong = message.sequence }
         agent.missedPings = 0
-        agents[id] = agent
+        agents[agent.id] = agent
     }
 
     mutating func unregisterAgent(_ message: Agora_V1_UnregisterAgent, now: Duration) {

@@ -11,7 +11,7 @@ extension MasterCore {
             return
         }
         let frameworkID = call.frameworkID.value
-        guard var framework = frameworks[frameworkID] else {
+        guard let framework = frameworks[frameworkID] else {
             counters.invalidCalls += 1
             sendError(to: peer, frameworkID.isEmpty
                 ? "a \(call.type) call needs a framework_id; subscribe first"
@@ -23,12 +23,13 @@ extension MasterCore {
             sendError(to: peer, "framework \(frameworkID) is disconnected; subscribe again with its ID to resume")
             return
         }
-        if framework.peer != peer {
-            // The framework's connection was re-established under a new identity.
-            if let old = framework.peer { frameworksByPeer[old]?.remove(frameworkID) }
-            framework.peer = peer
-            frameworks[frameworkID] = framework
-            frameworksByPeer[peer, default: []].insert(frameworkID)
+        guard framework.peer == peer else {
+            // Another connection using this framework's ID: only SUBSCRIBE may move it.
+            counters.invalidCalls += 1
+            counters.misaddressedMessages += 1
+            log("refused \(call.type) for framework \(frameworkID) from a connection that is not the framework's")
+            sendError(to: peer, "framework \(frameworkID) is subscribed from another connection; subscribe again with its ID to take it over")
+            return
         }
 
         switch call.type {

@@ -297,16 +297,17 @@ extension MasterCore {
 
     // MARK: - Status updates
 
-    mutating func statusUpdate(_ update: Agora_V1_StatusUpdate, from peer: PeerID, now: Duration) {
+    mutating func statusUpdate(_ update: Agora_V1_StatusUpdate, now: Duration) {
         let agentID = update.agentID.value
-        guard let agent = agents[agentID] else {
-            refuse(peer, "unknown agent \(agentID); register again", agentID: agentID)
-            return
-        }
-        if agent.peer != peer { agents[agentID]?.peer = peer }
         counters.statusUpdates += 1
         let frameworkID = update.frameworkID.value
         let key = TaskKey(frameworkID: frameworkID, taskID: update.status.taskID.value)
+        if let task = tasks[key], task.agentID != agentID {
+            counters.invalidCalls += 1
+            counters.misaddressedMessages += 1
+            log("refused an update for task \(key) from agent \(agentID): the task runs on agent \(task.agentID)")
+            return
+        }
         if var task = tasks[key] {
             task.state = update.hasLatestState ? update.latestState : update.status.state
             task.latestStatus = update.status

@@ -43,11 +43,16 @@ public struct MasterCore: Sendable {
         case .schedulerCall(let call): handleCall(call, from: peer, now: now)
         case .registerAgent(let message): registerAgent(message, from: peer, now: now)
         case .reregisterAgent(let message): reregisterAgent(message, from: peer, now: now)
-        case .pong(let message): pong(message, from: peer)
-        case .statusUpdate(let message): statusUpdate(message, from: peer, now: now)
-        case .executorToFrameworkMessage(let message): executorMessage(message)
-        case .exitedExecutor(let message): exitedExecutor(message, now: now)
-        case .unregisterAgent(let message): unregisterAgent(message, now: now)
+        case .pong(let message):
+            if verifyAgent(message.agentID.value, from: peer, envelope) { pong(message) }
+        case .statusUpdate(let message):
+            if verifyAgent(message.agentID.value, from: peer, envelope) { statusUpdate(message, now: now) }
+        case .executorToFrameworkMessage(let message):
+            if verifyAgent(message.agentID.value, from: peer, envelope) { executorMessage(message) }
+        case .exitedExecutor(let message):
+            if verifyAgent(message.agentID.value, from: peer, envelope) { exitedExecutor(message, now: now) }
+        case .unregisterAgent(let message):
+            if verifyAgent(message.agentID.value, from: peer, envelope) { unregisterAgent(message, now: now) }
         default:
             counters.invalidCalls += 1
             refuse(peer, "the master does not accept \(Self.payloadName(envelope)) messages")
@@ -143,6 +148,25 @@ public struct MasterCore: Sendable {
     }
 
     // MARK: - Helpers shared by the extensions
+
+    /// Whether `peer` may speak for `agentID`: the agent must be registered from that
+    /// very connection. Anything else (an unknown agent, or one connection reporting
+    /// for another agent) is refused, counted and logged; the agent re-registers.
+    mutating func verifyAgent(_ agentID: AgentID, from peer: PeerID, _ envelope: Agora_V1_Envelope) -> Bool {
+        guard let agent = agents[agentID] else {
+            counters.invalidCalls += 1
+            refuse(peer, "unknown agent \(agentID); register again", agentID: agentID)
+            return false
+        }
+        guard agent.peer == peer else {
+            counters.invalidCalls += 1
+            counters.misaddressedMessages += 1
+            log("refused \(Self.payloadName(envelope)) for agent \(agentID) from a connection that is not the agent's")
+            refuse(peer, "agent \(agentID) is registered from another connection; re-register to move it", agentID: agentID)
+            return false
+        }
+        return true
+    }
 
     mutating func takeDirectives() -> [MasterDirective] {
         defer { directives = [] }

@@ -119,5 +119,7 @@ public struct MasterCounters: Sendable {
     public var tasksInvalid = 0
     public var statusUpdates = 0
     public var invalidCalls = 0
+    /// Messages naming an agent or framework that is connected elsewhere.
+    public var misaddressedMessages = 0
     public var allocationRuns = 0
 }

@@ -170,6 +170,7 @@ extension MasterCore {
         counter("tasks_invalid_total", "Tasks refused by validation.", counters.tasksInvalid)
         counter("status_updates_total", "Status updates received from agents.", counters.statusUpdates)
         counter("invalid_calls_total", "Calls and messages refused as invalid.", counters.invalidCalls)
+        counter("misaddressed_messages_total", "Messages naming an agent or framework connected elsewhere.", counters.misaddressedMessages)
         counter("agents_registered_total", "Agent registrations.", counters.agentsRegistered)
         counter("agents_reregistered_total", "Agent re-registrations.", counters.agentsReregistered)
         counter("agents_unreachable_total", "Agents marked unreachable.", counters.agentsMarkedUnreachable)
