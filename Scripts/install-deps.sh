@@ -10,6 +10,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev  # protoc-c, for the C example framework
   libsqlite3-dev     # SQLite, for the registries
   gcc make           # the C benchmark peer and the C example framework
+  iproute2           # ip netns, for the partition tests
   curl               # make run shows a task's output over the agent's HTTP API
   "$@"
 )

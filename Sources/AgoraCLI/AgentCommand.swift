@@ -55,6 +55,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "First retry interval for unacknowledged status updates (doubles up to 10 min).")
     var statusUpdateRetry = DurationArgument(.seconds(10))
 
+    @Option(help: "After a restart on the same work dir: reconnect to the running executors, or cleanup (kill them and register as a new agent).")
+    var recover = "reconnect"
+
     @Flag(help: "Stop all tasks when the agent stops (normally they keep running).")
     var killExecutorsOnShutdown = false
 
@@ -63,6 +66,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
+        guard AgentRuntimeOptions.RecoveryMode(rawValue: recover) != nil else {
+            throw ValidationError("invalid --recover \"\(recover)\": use reconnect or cleanup")
+        }
         if let isolation, !["cgroups", "posix"].contains(isolation) {
             throw ValidationError("invalid --isolation \"\(isolation)\": use cgroups or posix")
         }
@@ -110,6 +116,7 @@ struct AgentCommand: AsyncParsableCommand {
                                           useCgroups: isolator != nil, cfsQuota: cfsQuota,
                                           sandboxRetention: sandboxRetention.duration)
         runtime.killExecutorsOnShutdown = killExecutorsOnShutdown
+        runtime.recovery = AgentRuntimeOptions.RecoveryMode(rawValue: recover) ?? .reconnect
         let agent: AgentServer
         do {
             agent = try AgentServer(

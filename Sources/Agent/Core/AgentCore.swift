@@ -39,12 +39,12 @@ public struct AgentCore: Sendable {
         case reregistering
     }
 
-    public private(set) var configuration: AgentConfiguration
-    public private(set) var agentID: String?
-    public private(set) var registration: Registration = .unregistered
-    public private(set) var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
-    public private(set) var executors: [ExecutorKey: AgentExecutor] = [:]
-    public private(set) var tasks: [AgentTaskKey: AgentTask] = [:]
+    public internal(set) var configuration: AgentConfiguration
+    public internal(set) var agentID: String?
+    public internal(set) var registration: Registration = .unregistered
+    public internal(set) var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
+    public internal(set) var executors: [ExecutorKey: AgentExecutor] = [:]
+    public internal(set) var tasks: [AgentTaskKey: AgentTask] = [:]
     public private(set) var counters = AgentCounters()
     var streams: [AgentTaskKey: StatusUpdateStream] = [:]
     var executorsByPeer: [PeerID: ExecutorKey] = [:]
@@ -188,13 +188,17 @@ public struct AgentCore: Sendable {
         if registration != .registered, now >= nextRegistrationAt { attemptRegistration(now: now) }
         if registration == .registered { retryUpdates(now: now) }
         for key in executors.keys.sorted() {
-            guard let executor = executors[key], executor.phase == .launching,
+            guard let executor = executors[key], executor.phase == .launching || executor.phase == .recovering,
                   now - executor.launchedAt > configuration.executorRegistrationTimeout else { continue }
-            log("\(key) did not subscribe within \(configuration.executorRegistrationTimeout); destroying it")
+            let recovering = executor.phase == .recovering
+            log("\(key) did not \(recovering ? "reconnect" : "subscribe") within \(configuration.executorRegistrationTimeout); destroying it")
             for taskID in executor.tasks.sorted() {
-                generateUpdate(AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID), state: .taskFailed,
-                               reason: .executorRegistrationTimeout,
-                               message: "the executor did not register in time", now: now)
+                let taskKey = AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)
+                guard tasks[taskKey]?.state.isTerminal == false else { continue }
+                generateUpdate(taskKey, state: recovering ? .taskLost : .taskFailed,
+                               reason: recovering ? .executorReregistrationTimeout : .executorRegistrationTimeout,
+                               message: recovering ? "the executor did not reconnect after the agent restarted"
+                                   : "the executor did not register in time", now: now)
             }
             destroy(key, grace: .zero)
         }

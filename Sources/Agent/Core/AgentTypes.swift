@@ -93,7 +93,9 @@ public struct AgentTask: Sendable {
 
 /// An executor and its container as the agent tracks them.
 public struct AgentExecutor: Sendable {
-    public enum Phase: Sendable, Equatable { case launching, running, terminating }
+    /// `recovering`: known from the checkpoint after an agent restart, waiting for
+    /// the executor to reconnect.
+    public enum Phase: Sendable, Equatable { case launching, recovering, running, terminating }
 
     public var key: ExecutorKey
     public var containerID: String

@@ -51,11 +51,13 @@ public actor BuiltInExecutor {
     public func run() async {
         let receiver = Task { await self.receive() }
         let timers = Task { await self.resendPeriodically() }
+        let watcher = Task { await self.watchConnection() }
         await withCheckedContinuation { continuation in
             if done { continuation.resume() } else { finished = continuation }
         }
         receiver.cancel()
         timers.cancel()
+        watcher.cancel()
         await agent.shutdown()
     }
 
@@ -63,6 +65,25 @@ public actor BuiltInExecutor {
         for await envelope in agent.messages {
             guard case .executorEvent(let event) = envelope.payload else { continue }
             await handle(event)
+        }
+    }
+
+    /// When the agent restarts, the ipc connection drops and comes back: subscribe
+    /// again, with every unacknowledged update.
+    private func watchConnection() async {
+        var lost = false
+        for await event in agent.events {
+            switch event {
+            case .disconnected:
+                lost = true
+            case .connected where lost:
+                lost = false
+                subscribed = false
+                logger.info("the agent is back; subscribing again")
+                sendSubscribe()
+            default:
+                break
+            }
         }
     }
 

@@ -20,6 +20,15 @@ public struct AgentRuntimeOptions: Sendable {
     /// Stop every container when the agent stops (for throwaway local clusters);
     /// normally executors outlive the agent.
     public var killExecutorsOnShutdown = false
+    /// What to do with executors left running by a previous run of this agent.
+    public var recovery: RecoveryMode = .reconnect
+
+    public enum RecoveryMode: String, Sendable, CaseIterable {
+        /// Re-attach to running executors and keep their tasks.
+        case reconnect
+        /// Kill them, forget them, and register as a new agent.
+        case cleanup
+    }
 
     public init(agoraExecutable: String, workDirectory: String, useCgroups: Bool, cfsQuota: Bool = false,
                 sandboxRetention: Duration = .seconds(3_600)) {
@@ -47,6 +56,10 @@ public actor AgentServer: Service {
     private let clock = ContinuousClock()
     private let startedAt: ContinuousClock.Instant
     private var containers: [String: pid_t] = [:]
+    /// Executors started by an earlier run of the agent: not our children, so their
+    /// end is noticed by polling.
+    private var unsupervised: [String: (key: ExecutorKey, pid: pid_t)] = [:]
+    private let checkpointPath: String
     private var idCheckpointed = false
     private var readyContinuation: CheckedContinuation<String, Never>?
     private var started = false
@@ -61,11 +74,62 @@ public actor AgentServer: Service {
         executorEndpoint = "ipc://" + socketPath
         executorRouter = try RouterEndpoint(binding: executorEndpoint, logger: logger)
         master = try DealerEndpoint(connectingTo: masterAddress, logger: logger)
-        core = AgentCore(configuration: configuration)
         self.options = options
         self.isolator = isolator
         self.logger = logger
         self.startedAt = clock.now
+        self.checkpointPath = metaDirectory + "/checkpoint.json"
+        let recovered = try Self.recover(configuration: configuration, checkpointPath: checkpointPath, options: options,
+                                         isolator: isolator, logger: logger)
+        core = recovered.core
+        unsupervised = recovered.adopted
+        containers = recovered.adopted.mapValues(\.pid)
+    }
+
+    /// Picks up where a previous run on this work dir left off (see `RecoveryMode`):
+    /// the core to start with, and the executors it adopts.
+    private static func recover(configuration: AgentConfiguration, checkpointPath: String, options: AgentRuntimeOptions,
+                                isolator: (any CgroupIsolator)?, logger: Logger)
+        throws -> (core: AgentCore, adopted: [String: (key: ExecutorKey, pid: pid_t)]) {
+        let fresh = AgentCore(configuration: configuration)
+        guard let data = FileManager.default.contents(atPath: checkpointPath) else { return (fresh, [:]) }
+        let checkpoint: AgentCheckpoint
+        do {
+            checkpoint = try JSONDecoder().decode(AgentCheckpoint.self, from: data)
+        } catch {
+            throw AgentStartError("the checkpoint \(checkpointPath) is unreadable (\(error)); move it away to start as a new agent")
+        }
+        guard checkpoint.bootID == configuration.bootID else {
+            logger.notice("the host rebooted since agent \(checkpoint.agentID) last ran: registering as a new agent")
+            try? FileManager.default.removeItem(atPath: checkpointPath)
+            return (fresh, [:])
+        }
+        var live: [String: (key: ExecutorKey, pid: pid_t)] = [:]
+        for executor in checkpoint.executors {
+            guard let pid = executor.pid, Self.isExecutorAlive(pid: pid, containerID: executor.containerID) else { continue }
+            live[executor.containerID] = (ExecutorKey(frameworkID: executor.frameworkID, executorID: executor.executorID), pid)
+        }
+        switch options.recovery {
+        case .cleanup:
+            logger.notice("cleaning up after agent \(checkpoint.agentID): killing \(live.count) executor(s), registering anew")
+            for (containerID, (_, pid)) in live {
+                Foundation.kill(-pid, SIGKILL)
+                if let isolator { Task { try? await isolator.destroy(containerID: containerID) } }
+            }
+            try? FileManager.default.removeItem(atPath: checkpointPath)
+            return (fresh, [:])
+        case .reconnect:
+            logger.notice("recovering agent \(checkpoint.agentID): \(live.count) of \(checkpoint.executors.count) executor(s) still run")
+            let core = AgentCore(configuration: configuration, recovering: checkpoint, liveContainers: Set(live.keys), now: .zero)
+            return (core, live)
+        }
+    }
+
+    /// Whether `pid` is still the executor of `containerID` (and not a recycled pid).
+    static func isExecutorAlive(pid: pid_t, containerID: String) -> Bool {
+        guard pid > 1, Foundation.kill(pid, 0) == 0,
+              let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { Data($0) == Data("AGORA_CONTAINER_ID=\(containerID)".utf8) }
     }
 
     private var now: Duration { clock.now - startedAt }
@@ -101,6 +165,7 @@ public actor AgentServer: Service {
                 Task { await self.begin(httpAddress: "") }
             }
         }
+        perform(core.recoveryDirectives())
         perform(core.tick(now: now))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.receiveFromMaster() }
@@ -173,7 +238,13 @@ public actor AgentServer: Service {
         var lastSnapshot = clock.now - .seconds(1)
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
-            perform(core.tick(now: now))
+            let timed = core.tick(now: now)
+            if !timed.isEmpty { perform(timed) }
+            for (containerID, executor) in unsupervised where !Self.isExecutorAlive(pid: executor.pid, containerID: containerID) {
+                unsupervised[containerID] = nil
+                logger.info("\(executor.key), adopted from the agent's previous run, ended")
+                executorProcessExited(executor.key, containerID: containerID, status: .unknown)
+            }
             if clock.now - lastSnapshot >= .milliseconds(500) {
                 publishSnapshot()
                 lastSnapshot = clock.now
@@ -183,7 +254,12 @@ public actor AgentServer: Service {
 
     // MARK: - Directives
 
+    /// Carries out the core's directives in order. The checkpoint is written after
+    /// every input, since even one without directives (an acknowledgement) changes
+    /// what must survive a crash; `.checkpointUpdate` writes it before the update
+    /// leaves.
     private func perform(_ directives: [AgentDirective]) {
+        defer { saveCheckpoint() }
         for directive in directives {
             switch directive {
             case .sendToMaster(let envelope):
@@ -198,10 +274,8 @@ public actor AgentServer: Service {
                 launchExecutor(launch)
             case .destroyContainer(let key, let containerID, let grace):
                 destroyContainer(key: key, containerID: containerID, grace: grace)
-            case .checkpointUpdate(let update):
-                checkpoint(update)
-            case .checkpointAgentID(let id):
-                writeFile(options.workDirectory + "/meta/agent_id", Data(id.utf8))
+            case .checkpointUpdate, .checkpointAgentID:
+                saveCheckpoint()
             case .scheduleSandboxRemoval(let key, let containerID):
                 guard let path = try? Sandbox(workDir: options.workDirectory, frameworkID: key.frameworkID,
                                               executorID: key.executorID, containerID: containerID).path else { break }
@@ -279,6 +353,7 @@ public actor AgentServer: Service {
 
     private func executorProcessExited(_ key: ExecutorKey, containerID: String, status: ExitStatus) {
         containers[containerID] = nil
+        unsupervised[containerID] = nil
         let memoryLimitReached = isolator?.memoryLimitReached(containerID: containerID) ?? false
         let rawStatus: Int32 = switch status {
         case .exited(let code): code << 8
@@ -289,12 +364,29 @@ public actor AgentServer: Service {
                                     memoryLimitReached: memoryLimitReached, now: now))
     }
 
+    /// The kill policy for an executor that is not our child (we cannot wait for it).
+    static func terminateUnsupervised(processGroup pid: pid_t, containerID: String, gracePeriod: Duration) async {
+        if gracePeriod > .zero {
+            Foundation.kill(-pid, SIGTERM)
+            let deadline = ContinuousClock.now + gracePeriod
+            while ContinuousClock.now < deadline, isExecutorAlive(pid: pid, containerID: containerID) {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        Foundation.kill(-pid, SIGKILL)
+    }
+
     private func destroyAllContainers() async {
         let isolator = isolator
         await withTaskGroup(of: Void.self) { group in
             for (containerID, pid) in containers {
+                let adopted = unsupervised[containerID] != nil
                 group.addTask {
-                    _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: .seconds(3))
+                    if adopted {
+                        await Self.terminateUnsupervised(processGroup: pid, containerID: containerID, gracePeriod: .seconds(3))
+                    } else {
+                        _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: .seconds(3))
+                    }
                     if let isolator { try? await isolator.destroy(containerID: containerID) }
                 }
             }
@@ -305,8 +397,13 @@ public actor AgentServer: Service {
     private func destroyContainer(key: ExecutorKey, containerID: String, grace: Duration) {
         let pid = containers[containerID]
         let isolator = isolator
+        let adopted = unsupervised[containerID] != nil
         Task.detached {
-            if let pid { _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: grace) }
+            if let pid, adopted {
+                await Self.terminateUnsupervised(processGroup: pid, containerID: containerID, gracePeriod: grace)
+            } else if let pid {
+                _ = await KillPolicy.terminate(processGroup: pid, gracePeriod: grace)
+            }
             if let isolator { try? await isolator.destroy(containerID: containerID) }
         }
     }
@@ -319,29 +416,23 @@ public actor AgentServer: Service {
 
     // MARK: - Checkpoints
 
-    private func checkpoint(_ update: Agora_V1_StatusUpdate) {
-        let directory = "\(options.workDirectory)/meta/updates/\(Self.pathComponent(update.frameworkID.value))"
-        let path = "\(directory)/\(Self.pathComponent(update.status.taskID.value))"
+    /// Writes the core's state durably: to a temporary file, fsync, then rename, so a
+    /// crash leaves either the old or the new checkpoint, never half of one.
+    private func saveCheckpoint() {
+        guard let checkpoint = core.checkpoint(pids: containers) else { return }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let bytes: [UInt8] = try update.serializedBytes()
-            var record = withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { Data($0) }
-            record.append(contentsOf: bytes)
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            let data = try JSONEncoder().encode(checkpoint)
+            let temporary = checkpointPath + ".tmp"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            defer { close(fd) }
-            let written = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written == record.count, fsync(fd) == 0 else { throw POSIXError(.EIO) }
+            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd)
+            close(fd)
+            guard written == data.count, synced == 0, rename(temporary, checkpointPath) == 0 else {
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
         } catch {
-            logger.error("could not checkpoint a status update for \(update.status.taskID.value): \(error)")
-        }
-    }
-
-    private func writeFile(_ path: String, _ data: Data) {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            logger.error("could not write \(path): \(error)")
+            logger.error("could not write the agent's checkpoint \(checkpointPath): \(error)")
         }
     }
 
@@ -437,4 +528,10 @@ struct AgentStateView: Codable {
         for state in byState.keys.sorted() { lines.append("agora_agent_tasks{state=\"\(state)\"} \(byState[state]!)") }
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// The agent cannot start with what it found in its work dir.
+public struct AgentStartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// An agent killed with SIGKILL and restarted on the same work dir.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct AgentRecoveryTests {
+    /// Starts an agent of `cluster` in `workDir` and returns it once it is ready.
+    private func startAgent(_ cluster: TestCluster, workDir: String, extra: [String] = []) async throws -> (DaemonProcess, String) {
+        let agent = try DaemonProcess(["agent", "--master", cluster.masterAddress, "--work-dir", workDir, "--ip", "127.0.0.1",
+                                       "--http-port", "0", "--hostname", "127.0.0.1",
+                                       "--resources", "cpus:1;mem:512;ports:[31500-31599]", "--log-level", "debug"] + extra,
+                                      name: "recovering-agent")
+        do {
+            return (agent, try await agent.readyFields()["agent_id"] as? String ?? "")
+        } catch {
+            await agent.stop()
+            throw error
+        }
+    }
+
+    private func executorPIDs(inCheckpointOf workDir: String) throws -> [Int32] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: workDir + "/meta/checkpoint.json"))
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        return ((object["executors"] as? [[String: Any]]) ?? []).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+    }
+
+    @Test func aRestartedAgentKeepsItsIDAndItsRunningTaskFinishes() async throws {
+        try await TestCluster.with(agentResources: []) { cluster in
+            let workDir = cluster.workDir + "/agent"
+            let (first, agentID) = try await startAgent(cluster, workDir: workDir)
+            let run = try cluster.run(["--", "sleep 3; echo survived"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+
+            let (second, sameID) = try await startAgent(cluster, workDir: workDir, extra: ["--kill-executors-on-shutdown"])
+            #expect(sameID == agentID)
+            #expect(await run.waitForExit(timeout: .seconds(30)) == 0, "stdout: \(run.stdout)")
+            #expect(run.stdout.components(separatedBy: "TASK_FINISHED").count == 2, "stdout: \(run.stdout)")
+            #expect(second.stderr.contains("1 of 1 executor(s) still run"))
+            await second.stop()
+        }
+    }
+
+    @Test func aTaskWhoseExecutorDiedWhileTheAgentWasDownIsReportedFailed() async throws {
+        try await TestCluster.with(agentResources: []) { cluster in
+            let workDir = cluster.workDir + "/agent"
+            let (first, agentID) = try await startAgent(cluster, workDir: workDir)
+            let run = try cluster.run(["--", "sleep 60"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+            let pids = try executorPIDs(inCheckpointOf: workDir)
+            #expect(pids.count == 1)
+            for pid in pids where pid > 1 { kill(-pid, SIGKILL) }  // the executor's whole process group
+
+            let (second, sameID) = try await startAgent(cluster, workDir: workDir)
+            #expect(sameID == agentID)
+            let failed = try #require(await run.line(containing: "TASK_FAILED", timeout: .seconds(20)), "stdout: \(run.stdout)")
+            #expect(failed.contains("while the agent was down"), "got: \(failed)")
+            #expect(await run.waitForExit() == 1)
+            await second.stop()
+        }
+    }
+
+    @Test func recoverCleanupKillsLeftoversAndRegistersAsANewAgent() async throws {
+        try await TestCluster.with(agentResources: []) { cluster in
+            let workDir = cluster.workDir + "/agent"
+            let (first, agentID) = try await startAgent(cluster, workDir: workDir)
+            let run = try cluster.run(["--", "sleep 60"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+            let pids = try executorPIDs(inCheckpointOf: workDir)
+
+            let (second, newID) = try await startAgent(cluster, workDir: workDir, extra: ["--recover", "cleanup"])
+            #expect(newID != agentID)
+            for pid in pids {
+                var gone = false
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < deadline, !gone {
+                    gone = kill(pid, 0) != 0
+                    if !gone { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(gone, "executor \(pid) still runs")
+            }
+            run.signal(SIGTERM)
+            await second.stop()
+        }
+    }
+}
