@@ -11,6 +11,13 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "AllocatorBench",
+            dependencies: [
+                .product(name: "Master", package: "Agora"),
+                .product(name: "Resources", package: "Agora"),
+            ]
+        ),
+        .executableTarget(
             name: "MessagingBench",
             dependencies: [
                 .product(name: "Messaging", package: "Agora"),
