@@ -93,7 +93,7 @@ struct SchedulerDriverTests {
 
         // Decline the first with a filter.
         try await started.driver.decline(offerIDs: ["o-1"], filters: .refuse(seconds: 30))
-        let decline = try #require(await master.calls.next())
+        let decline = try #require(await master.nextNonSubscribeCall())
         #expect(decline.call.type == .decline)
         #expect(decline.call.frameworkID.value == "fw-1")
         #expect(decline.call.decline.offerIds.map(\.value) == ["o-1"])
@@ -109,7 +109,7 @@ struct SchedulerDriverTests {
         }
         #expect(offered.remaining.cpus == Scalar(1))
         try await started.driver.launch(offerIDs: [offered.offerID], tasks: tasks)
-        let accept = try #require(await master.calls.next())
+        let accept = try #require(await master.nextNonSubscribeCall())
         #expect(accept.call.type == .accept)
         #expect(accept.call.frameworkID.value == "fw-1")
         #expect(accept.call.accept.offerIds.map(\.value) == ["o-2"])
@@ -199,13 +199,13 @@ struct SchedulerDriverTests {
         #expect(states == [.taskRunning, .taskLost, .taskFinished])
 
         // Acknowledgements go out in order, so one for the UUID-less update would come between these.
-        let ack1 = try #require(await master.calls.next())
+        let ack1 = try #require(await master.nextNonSubscribeCall())
         #expect(ack1.call.type == .acknowledge)
         #expect(ack1.call.frameworkID.value == "fw-1")
         #expect(ack1.call.acknowledge.taskID.value == "t-1")
         #expect(ack1.call.acknowledge.agentID.value == "a-1")
         #expect(ack1.call.acknowledge.uuid == first)
-        let ack2 = try #require(await master.calls.next())
+        let ack2 = try #require(await master.nextNonSubscribeCall())
         #expect(ack2.call.type == .acknowledge)
         #expect(ack2.call.acknowledge.taskID.value == "t-3")
         #expect(ack2.call.acknowledge.agentID.value == "a-2")
@@ -224,13 +224,13 @@ struct SchedulerDriverTests {
 
         // Nothing is acknowledged by itself: the next call the master sees is ours.
         try await started.driver.reconcile(tasks: [(taskID: "t-1", agentID: "a-1"), (taskID: "t-2", agentID: nil)])
-        let reconcile = try #require(await master.calls.next())
+        let reconcile = try #require(await master.nextNonSubscribeCall())
         #expect(reconcile.call.type == .reconcile)
         #expect(reconcile.call.reconcile.tasks.map(\.taskID.value) == ["t-1", "t-2"])
         #expect(reconcile.call.reconcile.tasks.map(\.hasAgentID) == [true, false])
 
         try await started.driver.acknowledge(status: status)
-        let ack = try #require(await master.calls.next())
+        let ack = try #require(await master.nextNonSubscribeCall())
         #expect(ack.call.type == .acknowledge)
         #expect(ack.call.acknowledge.uuid == Data([9]))
 
@@ -264,7 +264,7 @@ struct SchedulerDriverTests {
         let started = try await Started(master: master)
         try await started.subscribed(by: master, as: "fw-1")
         try await started.driver.suppress(roles: [])
-        #expect(try #require(await master.calls.next()).call.type == .suppress)
+        #expect(try #require(await master.nextNonSubscribeCall()).call.type == .suppress)
 
         await master.shutdown()
         #expect(try #require(await started.scheduler.callbacks.next()).isDisconnected)

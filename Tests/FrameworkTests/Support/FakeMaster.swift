@@ -36,6 +36,12 @@ final class FakeMaster: Sendable {
         await calls.first(within: timeout) { $0.call.type == type }
     }
 
+    /// The next call that is not a SUBSCRIBE retry (a loaded machine may answer the
+    /// first SUBSCRIBE later than the driver's retry interval).
+    func nextNonSubscribeCall(within timeout: Duration = .seconds(10)) async -> ReceivedCall? {
+        await calls.first(within: timeout) { $0.call.type != .subscribe }
+    }
+
     func send(_ event: Agora_V1_Scheduler_Event, to peer: PeerID) async throws {
         var envelope = Agora_V1_Envelope()
         envelope.schedulerEvent = event
