@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev (Scripts/install-deps.sh installs it). Not
@@ -52,6 +53,7 @@ let package = Package(
             name: "Master",
             dependencies: [
                 "AgoraProto", "Resources", "Messaging",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +122,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Resources", "AgoraProto"]),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Master", "Agent", "Resources", "AgoraProto", "Messaging"]
+        ),
         .testTarget(name: "FrameworkTests", dependencies: ["Framework", "Messaging", "AgoraProto", "Resources"]),
         .testTarget(
             name: "IntegrationTests",

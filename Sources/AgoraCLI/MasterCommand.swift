@@ -13,6 +13,10 @@ struct MasterCommand: AsyncParsableCommand {
         discussion: """
             Prints one JSON line with "ready": true and its endpoints once it serves. \
             Stops cleanly on SIGTERM or Ctrl-C; running tasks are not affected.
+
+            The registry (agents, frameworks, weights) is kept in registry.sqlite in \
+            --work-dir. Restarted on the same work dir, the master waits for its agents \
+            to re-register with their tasks and for frameworks to re-subscribe.
             """
     )
 
@@ -46,8 +50,11 @@ struct MasterCommand: AsyncParsableCommand {
     @Option(help: "Interval of HEARTBEAT events to frameworks.")
     var frameworkHeartbeatInterval = DurationArgument(.seconds(15))
 
-    @Option(help: "Role weights for fair sharing, e.g. ops=2,dev=1.")
-    var weights = ""
+    @Option(help: "After a restart, agents that do not re-register within this are marked unreachable, e.g. 10m.")
+    var agentReregisterTimeout = DurationArgument(.seconds(600))
+
+    @Option(help: "Role weights for fair sharing, e.g. ops=2,dev=1; they replace (and are stored over) the registry's weights. Default: the stored weights.")
+    var weights: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
@@ -59,19 +66,30 @@ struct MasterCommand: AsyncParsableCommand {
         guard maxAgentPingTimeouts >= 1 else { throw ValidationError("--max-agent-ping-timeouts must be at least 1") }
         guard agentPingTimeout.duration > .zero else { throw ValidationError("--agent-ping-timeout must be positive") }
         guard allocationInterval.duration > .zero else { throw ValidationError("--allocation-interval must be positive") }
+        guard agentReregisterTimeout.duration > .zero else {
+            throw ValidationError("--agent-reregister-timeout must be positive")
+        }
     }
 
     func run() async throws {
         try bootstrapLogging(level: logLevel)
         let logger = Logger(label: "agora.master")
-        let roleWeights: RoleWeights
-        do {
-            roleWeights = try RoleWeights(parsing: weights)
-        } catch {
-            throw ValidationError("invalid --weights: \(error)")
+        var roleWeights: RoleWeights?
+        if let weights {
+            do {
+                roleWeights = try RoleWeights(parsing: weights)
+            } catch {
+                throw ValidationError("invalid --weights: \(error)")
+            }
         }
         let workDirectory = try prepareWorkDirectory(workDir)
         let host = advertisedHost(boundIP: ip, override: advertiseHost)
+        let registry: SQLiteRegistry
+        do {
+            registry = try SQLiteRegistry(workDirectory: workDirectory)
+        } catch {
+            throw ValidationError("\(error)")
+        }
 
         var configuration = MasterConfiguration(
             runID: Self.runID(), hostname: localHostname(), advertisedAddress: "", version: AgoraVersion.current,
@@ -81,16 +99,19 @@ struct MasterCommand: AsyncParsableCommand {
         configuration.agentPingTimeout = agentPingTimeout.duration
         configuration.maxAgentPingTimeouts = maxAgentPingTimeouts
         configuration.frameworkHeartbeatInterval = frameworkHeartbeatInterval.duration
+        configuration.agentReregisterTimeout = agentReregisterTimeout.duration
 
         let master: MasterServer
         do {
-            master = try MasterServer(configuration: configuration, bindAddress: "tcp://\(ip):\(port)",
+            master = try MasterServer(configuration: configuration, registry: registry, bindAddress: "tcp://\(ip):\(port)",
                                       advertisedHost: host, logger: logger)
+        } catch let error as RegistryError {
+            throw ValidationError("\(error)")
         } catch {
             throw ValidationError("cannot bind the master to \(ip):\(port): \(error)")
         }
         let advertised = master.advertisedAddress
-        let runID = configuration.runID
+        let runID = master.runID
         let app = Application(
             router: MasterHTTP.router(snapshots: master.snapshots),
             configuration: .init(address: .hostname(ip, port: httpPort), serverName: "agora-master"),
@@ -101,6 +122,7 @@ struct MasterCommand: AsyncParsableCommand {
             },
             logger: Logger(label: "agora.master.http"))
         let services = ServiceGroup(services: [master, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        defer { try? registry.close() }
         try await services.run()
     }
 

@@ -18,17 +18,26 @@ public struct MasterConfiguration: Sendable {
     /// Consecutive missed pings after which an agent is unreachable.
     public var maxAgentPingTimeouts: Int = 5
     public var frameworkHeartbeatInterval: Duration = .seconds(15)
+    /// After a master restart, agents known from the registry that do not re-register
+    /// within this are marked unreachable (Mesos' `--agent_reregister_timeout`). It is
+    /// also the least time a framework that was connected when the master stopped has
+    /// to re-subscribe, whatever its own failover timeout.
+    public var agentReregisterTimeout: Duration = .seconds(600)
+    /// Role weights given on the command line: they replace the registry's and are
+    /// stored. `nil`: the registry's weights apply.
+    public var givenWeights: RoleWeights?
     public var allocator: AllocatorConfiguration
     /// How many finished tasks `/state` keeps.
     public var completedTasksKept = 1_000
 
     public init(runID: String, hostname: String, advertisedAddress: String, version: String,
-                startedAtUnixSeconds: Double, weights: RoleWeights = RoleWeights()) {
+                startedAtUnixSeconds: Double, weights: RoleWeights? = nil) {
         self.runID = runID
         self.hostname = hostname
         self.advertisedAddress = advertisedAddress
         self.version = version
         self.startedAtUnixSeconds = startedAtUnixSeconds
-        self.allocator = AllocatorConfiguration(weights: weights)
+        self.givenWeights = weights
+        self.allocator = AllocatorConfiguration(weights: weights ?? RoleWeights())
     }
 }

@@ -15,6 +15,7 @@ extension MasterCore {
         agents[id] = AgentRecord(id: id, hostname: hostname, info: info, total: total, attributes: attributes,
                                  httpAddress: message.httpAddress, bootID: message.bootID, version: message.version,
                                  registeredAt: now, peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+        persist(.admitAgent(id, hostname: hostname, info: info))
         allocator.addAgent(id, total: total)
         counters.agentsRegistered += 1
         log("agent \(id) at \(hostname) registered with \(total)")
@@ -38,11 +39,25 @@ extension MasterCore {
             refuse(peer, "re-registration without an agent ID; register instead")
             return
         }
+        if goneAgents.contains(id) {
+            counters.goneAgentsRefused += 1
+            log("agent \(id) tried to re-register but was removed; telling it to shut down")
+            var shutdown = Agora_V1_ShutdownAgent()
+            shutdown.agentID.value = id
+            shutdown.message = "agent \(id) was removed from the cluster; start it with a fresh work dir to register anew"
+            var envelope = Agora_V1_Envelope()
+            envelope.shutdownAgent = shutdown
+            send(envelope, to: peer)
+            return
+        }
         guard let (total, attributes) = validateAgentInfo(message.agentInfo, peer: peer) else { return }
         let hostname = message.agentInfo.hostname.isEmpty ? "unknown" : message.agentInfo.hostname
 
-        if var agent = agents[id] {
+        if var agent = agents[id], !agent.isRecovered {
             let wasReachable = agent.isReachable
+            if !wasReachable || agent.info != message.agentInfo || agent.hostname != hostname {
+                persist(.admitAgent(id, hostname: hostname, info: message.agentInfo))
+            }
             agent.peer = peer
             agent.info = message.agentInfo
             agent.httpAddress = message.httpAddress
@@ -55,17 +70,29 @@ extension MasterCore {
             if !wasReachable { allocator.activateAgent(id) }
             log("agent \(id) at \(hostname) re-registered" + (wasReachable ? "" : " after being unreachable"))
         } else {
-            // Unknown to this master (it restarted): admit it under its own ID.
+            // Known from the registry only (the master restarted), or not known at all:
+            // admit it under its own ID; its tasks are learnt from its report.
+            let recovered = agents[id]
+            if recovered == nil || recovered?.unreachableSince != nil || recovered?.info != message.agentInfo
+                || recovered?.hostname != hostname {
+                persist(.admitAgent(id, hostname: hostname, info: message.agentInfo))
+            }
             agents[id] = AgentRecord(id: id, hostname: hostname, info: message.agentInfo, total: total,
                                      attributes: attributes, httpAddress: message.httpAddress,
                                      bootID: message.bootID, version: message.version, registeredAt: now,
                                      peer: peer, nextPingAt: now + configuration.agentPingTimeout)
             allocator.addAgent(id, total: total)
-            log("agent \(id) at \(hostname) re-registered with a master that did not know it")
+            switch recovered {
+            case nil: log("agent \(id) at \(hostname) re-registered with a master that did not know it")
+            case let agent? where agent.unreachableSince != nil:
+                log("agent \(id) at \(hostname) re-registered after the master restart, after being unreachable")
+            default: log("agent \(id) at \(hostname) re-registered after the master restart")
+            }
+            recoveringAgentReturned(id)
         }
         counters.agentsReregistered += 1
-        reconcileReportedTasks(message.tasks, frameworks: message.frameworks, reportedExecutors: message.executorInfos,
-                               agentID: id, now: now)
+        let torndown = reconcileReportedTasks(message.tasks, frameworks: message.frameworks,
+                                              reportedExecutors: message.executorInfos, agentID: id, now: now)
 
         var reply = Agora_V1_AgentReregistered()
         reply.agentID.value = id
@@ -74,6 +101,15 @@ extension MasterCore {
         var envelope = Agora_V1_Envelope()
         envelope.agentReregistered = reply
         send(envelope, to: peer)
+        for frameworkID in torndown.sorted() {
+            log("agent \(id) reported tasks of torn-down framework \(frameworkID); shutting them down")
+            sendToAgent(id) { envelope in
+                var shutdown = Agora_V1_ShutdownFramework()
+                shutdown.agentID.value = id
+                shutdown.frameworkID.value = frameworkID
+                envelope.shutdownFramework = shutdown
+            }
+        }
         requestAllocation()
     }
 
@@ -94,12 +130,19 @@ extension MasterCore {
     }
 
     /// Brings the master's view of an agent's tasks in line with what the agent reports.
+    /// Returns the torn-down frameworks whose tasks the agent still runs (not adopted).
     private mutating func reconcileReportedTasks(_ reported: [Agora_V1_Task], frameworks reportedFrameworks: [Agora_V1_FrameworkInfo],
-                                                 reportedExecutors: [Agora_V1_ExecutorInfo], agentID: AgentID, now: Duration) {
+                                                 reportedExecutors: [Agora_V1_ExecutorInfo], agentID: AgentID,
+                                                 now: Duration) -> Set<FrameworkID> {
         var reportedKeys: Set<TaskKey> = []
+        var torndown: Set<FrameworkID> = []
         for task in reported {
             let key = TaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
             guard !key.frameworkID.isEmpty, !key.taskID.isEmpty else { continue }
+            if removedFrameworks.contains(key.frameworkID), frameworks[key.frameworkID] == nil {
+                torndown.insert(key.frameworkID)
+                continue
+            }
             reportedKeys.insert(key)
             let resources = (try? Resources(proto: task.resources)) ?? Resources()
             if frameworks[key.frameworkID] == nil,
@@ -146,7 +189,7 @@ extension MasterCore {
                 }
             }
         }
-        for executor in reportedExecutors where executor.hasFrameworkID {
+        for executor in reportedExecutors where executor.hasFrameworkID && !torndown.contains(executor.frameworkID.value) {
             let key = ExecutorKey(frameworkID: executor.frameworkID.value, agentID: agentID,
                                   executorID: executor.executorID.value)
             if executors[key] == nil, let resources = try? Resources(proto: executor.resources), !resources.isEmpty {
@@ -166,6 +209,7 @@ extension MasterCore {
             sendMasterUpdate(for: key, state: partitionAware ? .taskGone : .taskLost, reason: .agentRestarted,
                              message: "the agent re-registered without this task", now: now, recordState: true)
         }
+        return torndown
     }
 
     mutating func pong(_ message: Agora_V1_Pong) {
@@ -215,6 +259,7 @@ extension MasterCore {
         agent.isReachable = false
         agent.unreachableSince = now
         agents[id] = agent
+        persist(.markAgentUnreachable(id, since: unixTime(now)))
         allocator.deactivateAgent(id)
         counters.agentsMarkedUnreachable += 1
         log("agent \(id) at \(agent.hostname) is unreachable after \(agent.missedPings) missed pings")
@@ -233,6 +278,9 @@ extension MasterCore {
     /// Forgets an agent: its offers are rescinded and its tasks end as lost/gone.
     mutating func removeAgent(_ id: AgentID, reason: Agora_V1_TaskStatus.Reason, message: String, now: Duration) {
         guard let agent = agents[id] else { return }
+        persist(.markAgentGone(id))
+        goneAgents.insert(id)
+        recoveringAgentReturned(id)
         for offer in offers.values.filter({ $0.agentID == id }).sorted(by: { $0.id < $1.id }) {
             rescind(offer.id, now: now)
         }

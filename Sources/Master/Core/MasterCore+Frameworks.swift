@@ -65,6 +65,13 @@ extension MasterCore {
         let id: FrameworkID
         if info.hasID, !info.id.value.isEmpty {
             id = info.id.value
+            if removedFrameworks.contains(id), frameworks[id] == nil {
+                counters.invalidCalls += 1
+                log("refused framework \(id) (\(info.name)): it was torn down")
+                sendError(to: peer, "framework \(id) was torn down (TEARDOWN or failover timeout passed) and cannot "
+                    + "come back under this ID; register as a new framework, without an ID")
+                return
+            }
             if var existing = frameworks[id] {
                 // Failover: the framework comes back (perhaps as a new process).
                 for offerID in existing.offers.sorted() { rescind(offerID, now: now, notify: existing.isConnected) }
@@ -75,6 +82,7 @@ extension MasterCore {
                 existing.suppressedRoles = suppressed
                 existing.isConnected = true
                 existing.disconnectedAt = nil
+                existing.failoverDeadline = nil
                 existing.peer = peer
                 existing.nextHeartbeatAt = now + configuration.frameworkHeartbeatInterval
                 frameworks[id] = existing
@@ -97,6 +105,7 @@ extension MasterCore {
         }
         counters.frameworksSubscribed += 1
         frameworksByPeer[peer, default: []].insert(id)
+        if let stored = frameworks[id]?.info { persist(.upsertFramework(id, info: stored)) }
 
         var event = Agora_V1_Scheduler_Event()
         event.type = .subscribed
@@ -104,6 +113,7 @@ extension MasterCore {
         event.subscribed.heartbeatIntervalSeconds = configuration.frameworkHeartbeatInterval.seconds
         event.subscribed.masterInfo = masterInfo
         sendEvent(event, to: id)
+        if info.hasID, !info.id.value.isEmpty { reportUnreachableRecoveredAgents(to: id) }
         requestAllocation()
     }
 
@@ -131,9 +141,13 @@ extension MasterCore {
         let id = info.id.value
         guard !id.isEmpty, frameworks[id] == nil else { return }
         let roles = Self.roles(of: info)
-        frameworks[id] = FrameworkRecord(id: id, info: info, roles: roles, suppressedRoles: [], isConnected: false,
-                                         registeredAt: now, disconnectedAt: now, peer: nil,
-                                         nextHeartbeatAt: now + configuration.frameworkHeartbeatInterval)
+        var record = FrameworkRecord(id: id, info: info, roles: roles, suppressedRoles: [], isConnected: false,
+                                     registeredAt: now, disconnectedAt: now, peer: nil,
+                                     nextHeartbeatAt: now + configuration.frameworkHeartbeatInterval)
+        record.failoverDeadline = now + record.failoverTimeout
+        frameworks[id] = record
+        persist(.upsertFramework(id, info: info))
+        persist(.markFrameworkDisconnected(id, failoverDeadline: unixTime(now + record.failoverTimeout)))
         allocator.addFramework(id, roles: roles, suppressedRoles: [], allocated: [:])
         allocator.deactivateFramework(id)
     }
@@ -142,8 +156,10 @@ extension MasterCore {
         guard var framework = frameworks[id], framework.isConnected else { return }
         framework.isConnected = false
         framework.disconnectedAt = now
+        framework.failoverDeadline = now + framework.failoverTimeout
         framework.peer = nil
         frameworks[id] = framework
+        persist(.markFrameworkDisconnected(id, failoverDeadline: unixTime(now + framework.failoverTimeout)))
         allocator.deactivateFramework(id)
         for offerID in framework.offers.sorted() { rescind(offerID, now: now, notify: false) }
         log("framework \(id) (\(framework.info.name)) disconnected; failover timeout \(framework.failoverTimeout)")
@@ -151,8 +167,9 @@ extension MasterCore {
 
     mutating func expireDisconnectedFrameworks(now: Duration) {
         for id in frameworks.keys.sorted() {
-            guard let framework = frameworks[id], !framework.isConnected, let since = framework.disconnectedAt,
-                  now - since >= framework.failoverTimeout else { continue }
+            guard let framework = frameworks[id], !framework.isConnected,
+                  let deadline = framework.failoverDeadline ?? framework.disconnectedAt.map({ $0 + framework.failoverTimeout }),
+                  now >= deadline else { continue }
             log("framework \(id) (\(framework.info.name)) did not return within its failover timeout; tearing it down")
             removeFramework(id, now: now)
         }
@@ -161,6 +178,8 @@ extension MasterCore {
     /// Tears a framework down: its offers are rescinded, its executors and tasks killed.
     mutating func removeFramework(_ id: FrameworkID, now: Duration) {
         guard let framework = frameworks[id] else { return }
+        persist(.removeFramework(id))
+        rememberRemovedFramework(id)
         for offerID in framework.offers.sorted() { rescind(offerID, now: now, notify: false) }
         var agentsWithWork: Set<AgentID> = []
         for taskID in framework.tasks.sorted() {
@@ -213,6 +232,7 @@ extension MasterCore {
             return
         }
         frameworks[frameworkID]?.info = update.frameworkInfo
+        persist(.upsertFramework(frameworkID, info: update.frameworkInfo))
         frameworks[frameworkID]?.roles = roles
         let suppressed = Set(update.suppressedRoles).intersection(roles)
         frameworks[frameworkID]?.suppressedRoles = suppressed

@@ -234,6 +234,12 @@ extension MasterCore {
     mutating func kill(_ kill: Agora_V1_Scheduler_Call.Kill, frameworkID: FrameworkID, now: Duration) {
         let key = TaskKey(frameworkID: frameworkID, taskID: kill.taskID.value)
         guard let task = tasks[key], !task.state.isTerminal else {
+            if tasks[key] == nil, mayBeOnRecoveringAgent(kill.hasAgentID ? kill.agentID.value : nil) {
+                // The task may run on an agent that has not re-registered since the
+                // master restarted: neither kill nor deny it; the framework retries.
+                log("cannot kill task \(key) yet: agents are still re-registering after the master restarted")
+                return
+            }
             let partitionAware = frameworks[frameworkID]?.isPartitionAware ?? false
             sendTaskError(key.taskID, frameworkID: frameworkID, agentID: kill.hasAgentID ? kill.agentID.value : nil,
                           state: partitionAware ? .taskUnknown : .taskLost, reason: .reconciliation,
@@ -266,10 +272,18 @@ extension MasterCore {
                 let completed = completedTasks.last { $0.key == key }!
                 sendTaskError(key.taskID, frameworkID: frameworkID, agentID: completed.agentID, state: completed.state,
                               reason: .reconciliation, message: "reconciliation: the task has ended", now: now)
+            } else if mayBeOnRecoveringAgent(requested.hasAgentID ? requested.agentID.value : nil) {
+                // As Mesos: no answer while the task may be on an agent that has not
+                // re-registered since the master restarted; the framework asks again.
+                continue
             } else if requested.hasAgentID, let agent = agents[requested.agentID.value], !agent.isReachable {
                 sendTaskError(key.taskID, frameworkID: frameworkID, agentID: agent.id,
                               state: partitionAware ? .taskUnreachable : .taskLost, reason: .reconciliation,
                               message: "reconciliation: the agent is unreachable", now: now)
+            } else if requested.hasAgentID, goneAgents.contains(requested.agentID.value) {
+                sendTaskError(key.taskID, frameworkID: frameworkID, agentID: requested.agentID.value,
+                              state: partitionAware ? .taskGone : .taskLost, reason: .reconciliation,
+                              message: "reconciliation: the agent was removed", now: now)
             } else {
                 sendTaskError(key.taskID, frameworkID: frameworkID,
                               agentID: requested.hasAgentID ? requested.agentID.value : nil,
@@ -277,6 +291,14 @@ extension MasterCore {
                               message: "reconciliation: the master does not know this task", now: now)
             }
         }
+    }
+
+    /// Whether a task the master does not know may still run on an agent that has not
+    /// re-registered since the master restarted: that agent (when named) is
+    /// recovering, or (when none is named) any agent is.
+    func mayBeOnRecoveringAgent(_ agentID: AgentID?) -> Bool {
+        guard let agentID else { return !recoveringAgents.isEmpty }
+        return recoveringAgents.contains(agentID)
     }
 
     private mutating func sendReconciliationUpdate(for key: TaskKey, now: Duration) {

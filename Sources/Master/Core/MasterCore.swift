@@ -10,7 +10,7 @@ import Resources
 /// `tick(now:)` often (every few tens of milliseconds); the core decides when pings,
 /// heartbeats, offer timeouts, failover deadlines and allocation cycles are due.
 public struct MasterCore: Sendable {
-    public let configuration: MasterConfiguration
+    public internal(set) var configuration: MasterConfiguration
     public internal(set) var allocator: Allocator
     public internal(set) var agents: [AgentID: AgentRecord] = [:]
     public internal(set) var frameworks: [FrameworkID: FrameworkRecord] = [:]
@@ -21,7 +21,18 @@ public struct MasterCore: Sendable {
     public internal(set) var counters = MasterCounters()
     public internal(set) var lastAllocationDuration: Duration = .zero
 
+    /// Agents removed for good; if one re-registers it is told to shut down.
+    public internal(set) var goneAgents: Set<AgentID> = []
+    /// Agents known from the registry that have not re-registered since the restart.
+    public internal(set) var recoveringAgents: Set<AgentID> = []
+    /// When agents still in `recoveringAgents` are marked unreachable.
+    public internal(set) var recoveryDeadline: Duration?
+
     var executors: [ExecutorKey: Resources] = [:]
+    /// Frameworks torn down by this master run (bounded, oldest dropped first): their
+    /// tasks reported by a re-registering agent are shut down, not adopted.
+    var removedFrameworks: Set<FrameworkID> = []
+    var removedFrameworkOrder: [FrameworkID] = []
     var frameworksByPeer: [PeerID: Set<FrameworkID>] = [:]
     var nextAgentNumber = 0
     var nextFrameworkNumber = 0
@@ -76,6 +87,7 @@ public struct MasterCore: Sendable {
         heartbeatFrameworks(now: now)
         expireOffers(now: now)
         expireDisconnectedFrameworks(now: now)
+        expireRecoveringAgents(now: now)
         return takeDirectives()
     }
 
@@ -85,6 +97,11 @@ public struct MasterCore: Sendable {
             allocate(now: now)
         }
         return takeDirectives()
+    }
+
+    /// The ZeroMQ endpoint to advertise in `MasterInfo`, once the shell has bound it.
+    public mutating func advertise(at address: String) {
+        configuration.advertisedAddress = address
     }
 
     /// The shell's measurement of the last allocation cycle, for `/metrics`.
@@ -158,6 +175,11 @@ public struct MasterCore: Sendable {
             refuse(peer, "unknown agent \(agentID); register again", agentID: agentID)
             return false
         }
+        guard !agent.isRecovered else {
+            // Known from the registry; the master restarted and waits for it to re-register.
+            refuse(peer, "the master restarted; agent \(agentID) must re-register", agentID: agentID)
+            return false
+        }
         guard agent.peer == peer else {
             counters.invalidCalls += 1
             counters.misaddressedMessages += 1
@@ -179,6 +201,10 @@ public struct MasterCore: Sendable {
 
     mutating func log(_ message: String) {
         directives.append(.log(message))
+    }
+
+    mutating func persist(_ change: RegistryChange) {
+        directives.append(.persist(change))
     }
 
     mutating func sendEvent(_ event: Agora_V1_Scheduler_Event, to frameworkID: FrameworkID) {
@@ -207,6 +233,11 @@ public struct MasterCore: Sendable {
 
     func unixTime(_ now: Duration) -> Double {
         configuration.startedAtUnixSeconds + now.seconds
+    }
+
+    /// The core's time (since this master started) of a Unix time; negative when earlier.
+    func coreTime(unix seconds: Double) -> Duration {
+        .seconds(fractional: seconds - configuration.startedAtUnixSeconds)
     }
 
     var masterInfo: Agora_V1_MasterInfo {

@@ -8,6 +8,9 @@ public enum MasterDirective: Sendable, Equatable {
     case send(Agora_V1_Envelope, to: PeerID)
     /// Something an operator wants in the log (agent admitted, marked unreachable, …).
     case log(String)
+    /// Store a change in the registry. The shell stores the changes of one input
+    /// (in order, as one batch) before it sends any of that input's messages.
+    case persist(RegistryChange)
 }
 
 /// A task, identified within its framework.
@@ -45,6 +48,11 @@ public struct AgentRecord: Sendable {
     public var bootID: String
     public var version: String
     public internal(set) var isReachable = true
+    /// Known from the registry only: it has not re-registered with this master since
+    /// a master restart, so it is not offered and its tasks are unknown. Such an
+    /// agent is "recovering" until it re-registers or the re-registration timeout
+    /// marks it unreachable (`unreachableSince` set).
+    public internal(set) var isRecovered = false
     public internal(set) var registeredAt: Duration
     public internal(set) var unreachableSince: Duration?
     var peer: PeerID
@@ -53,6 +61,9 @@ public struct AgentRecord: Sendable {
     var missedPings = 0
     var nextPingAt: Duration
     public internal(set) var tasks: Set<TaskKey> = []
+
+    /// Waiting to re-register after a master restart (tasks unknown, not yet unreachable).
+    public var isRecovering: Bool { isRecovered && unreachableSince == nil }
 }
 
 /// A framework as the master knows it.
@@ -64,6 +75,8 @@ public struct FrameworkRecord: Sendable {
     public internal(set) var isConnected: Bool
     public internal(set) var registeredAt: Duration
     public internal(set) var disconnectedAt: Duration?
+    /// While disconnected: when the framework is torn down unless it re-subscribes.
+    public internal(set) var failoverDeadline: Duration?
     public internal(set) var offers: Set<OfferID> = []
     public internal(set) var tasks: Set<String> = []
     var peer: PeerID?
@@ -109,6 +122,8 @@ public struct MasterCounters: Sendable {
     public var agentsRegistered = 0
     public var agentsReregistered = 0
     public var agentsMarkedUnreachable = 0
+    /// Re-registrations refused because the agent was removed (gone).
+    public var goneAgentsRefused = 0
     public var frameworksSubscribed = 0
     public var frameworksTornDown = 0
     public var offersSent = 0

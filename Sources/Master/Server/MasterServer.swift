@@ -5,10 +5,17 @@ import Messaging
 import ServiceLifecycle
 import Synchronization
 
-/// The master daemon's shell: owns the ROUTER socket and the clock, feeds messages and
-/// ticks into `MasterCore`, carries out its directives, and publishes snapshots for
-/// the HTTP endpoints so that serving `/state` never waits for allocation.
+/// The master daemon's shell: owns the ROUTER socket, the registry and the clock,
+/// feeds messages and ticks into `MasterCore`, carries out its directives, and
+/// publishes snapshots for the HTTP endpoints so that serving `/state` never waits
+/// for allocation.
+///
+/// The registry changes of each core input are written as one batch before any of
+/// that input's messages is sent. If a write fails the master stops (`run()` throws)
+/// without sending them: it never acts on state it could not make durable.
 public actor MasterServer: Service {
+    /// This run's ID: the prefix of every ID it hands out (never one of an earlier run).
+    public nonisolated let runID: String
     /// The bound ZeroMQ endpoint, e.g. `tcp://0.0.0.0:5050`.
     public nonisolated let boundAddress: String
     /// The endpoint as agents and frameworks should dial it.
@@ -16,6 +23,7 @@ public actor MasterServer: Service {
     public nonisolated let snapshots = SnapshotStore()
 
     private var core: MasterCore
+    private let registry: any Registry
     private let router: RouterEndpoint
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -24,23 +32,56 @@ public actor MasterServer: Service {
     private let snapshotInterval: Duration
     /// Whether anything changed since the last published snapshot.
     private var stateChanged = true
+    /// The registry write that failed; the master stops and `run()` throws it.
+    private var registryFailure: (any Error)?
+    private var stopping = false
 
-    /// Binds the master's socket at once, so the caller can print the address.
-    public init(configuration: MasterConfiguration, bindAddress: String, advertisedHost: String,
-                tickInterval: Duration = .milliseconds(50), snapshotInterval: Duration = .milliseconds(100),
-                messagingOptions: EndpointOptions = EndpointOptions(), logger: Logger) throws {
+    /// Recovers the master's state from `registry`, then binds the master's socket at
+    /// once, so the caller can print the address.
+    ///
+    /// - Parameters:
+    ///   - configuration: its `runID` is suffixed (`-2`, `-3`, …) if an earlier run
+    ///     recorded in the registry used it; read the one in use from `runID`.
+    ///   - registry: the durable registry; the default forgets everything on exit.
+    /// - Throws: `RegistryError` when the registry cannot be read or written, or a
+    ///   messaging error when the address cannot be bound.
+    public init(configuration: MasterConfiguration, registry: any Registry = InMemoryRegistry(), bindAddress: String,
+                advertisedHost: String, tickInterval: Duration = .milliseconds(50),
+                snapshotInterval: Duration = .milliseconds(100), messagingOptions: EndpointOptions = EndpointOptions(),
+                logger: Logger) throws {
+        // Recover (and store what recovery decided) before binding, so that a registry
+        // failure leaves nothing to clean up.
+        let snapshot = try registry.recover()
+        var configuration = configuration
+        configuration.runID = Self.unusedRunID(configuration.runID, used: Set(snapshot.masterRuns))
+        var core = MasterCore(configuration: configuration)
+        let recovery = core.recover(from: snapshot, now: .zero)
+        try registry.apply(recovery.compactMap { if case .persist(let change) = $0 { change } else { nil } })
+        for case .log(let message) in recovery { logger.info("\(message)") }
+
         let router = try RouterEndpoint(binding: bindAddress, options: messagingOptions, logger: logger)
         let port = router.localAddress.split(separator: ":").last.map(String.init) ?? "0"
-        var configuration = configuration
-        configuration.advertisedAddress = "tcp://\(advertisedHost):\(port)"
+        let advertisedAddress = "tcp://\(advertisedHost):\(port)"
+        core.advertise(at: advertisedAddress)
+
+        self.runID = configuration.runID
+        self.registry = registry
         self.router = router
         self.boundAddress = router.localAddress
-        self.advertisedAddress = configuration.advertisedAddress
-        self.core = MasterCore(configuration: configuration)
+        self.advertisedAddress = advertisedAddress
+        self.core = core
         self.logger = logger
         self.startedAt = clock.now
         self.tickInterval = tickInterval
         self.snapshotInterval = snapshotInterval
+    }
+
+    /// `id`, or `id-2`, `id-3`, … : the first one no earlier run used.
+    static func unusedRunID(_ id: String, used: Set<String>) -> String {
+        guard used.contains(id) else { return id }
+        var suffix = 2
+        while used.contains("\(id)-\(suffix)") { suffix += 1 }
+        return "\(id)-\(suffix)"
     }
 
     /// The master's state right now (what `/state` serves, without waiting for a snapshot).
@@ -58,29 +99,41 @@ public actor MasterServer: Service {
             await withGracefulShutdownHandler {
                 await group.next()
             } onGracefulShutdown: {
-                Task { await self.router.shutdown() }
+                Task { await self.stopServing() }
             }
             group.cancelAll()
         }
         await router.shutdown()
+        if let registryFailure {
+            logger.critical("master stopped: the registry could not be written", metadata: ["error": "\(registryFailure)"])
+            throw registryFailure
+        }
         logger.info("master stopped")
     }
 
     private var now: Duration { clock.now - startedAt }
 
+    /// Graceful shutdown: connections closing now are the master's doing, not the
+    /// peers' — frameworks must not be marked disconnected (and their failover
+    /// deadlines stored) because of them.
+    private func stopServing() async {
+        stopping = true
+        await router.shutdown()
+    }
+
     private func receiveMessages() async {
         for await message in router.messages {
             let directives = core.handle(message.envelope, from: message.peer, now: now)
             stateChanged = true
-            perform(directives)
+            guard perform(directives) else { return }
         }
     }
 
     private func watchConnections() async {
         for await event in router.events {
-            if case .peerDisconnected(let peer) = event {
-                perform(core.peerDisconnected(peer, now: now))
+            if case .peerDisconnected(let peer) = event, !stopping {
                 stateChanged = true
+                guard perform(core.peerDisconnected(peer, now: now)) else { return }
             }
         }
     }
@@ -91,13 +144,13 @@ public actor MasterServer: Service {
             try? await Task.sleep(for: tickInterval)
             let timed = core.tick(now: now)
             if !timed.isEmpty { stateChanged = true }
-            perform(timed)
+            guard perform(timed) else { return }
             let start = clock.now
             let offers = core.allocateIfDue(now: now)
             let elapsed = clock.now - start
             if !offers.isEmpty || elapsed > .milliseconds(1) { core.recordAllocationDuration(elapsed) }
             if !offers.isEmpty { stateChanged = true }
-            perform(offers)
+            guard perform(offers) else { return }
             // Uptime moves anyway: refresh at least once a second.
             if clock.now - lastSnapshot >= .seconds(1) { stateChanged = true }
             if stateChanged, clock.now - lastSnapshot >= snapshotInterval {
@@ -107,7 +160,23 @@ public actor MasterServer: Service {
         }
     }
 
-    private func perform(_ directives: [MasterDirective]) {
+    /// Stores the directives' registry changes as one batch, then sends and logs.
+    /// Returns false (and sends nothing) when the registry could not be written; the
+    /// master then stops.
+    private func perform(_ directives: [MasterDirective]) -> Bool {
+        guard registryFailure == nil else { return false }
+        let changes = directives.compactMap { directive -> RegistryChange? in
+            if case .persist(let change) = directive { change } else { nil }
+        }
+        if !changes.isEmpty {
+            do {
+                try registry.apply(changes)
+            } catch {
+                registryFailure = error
+                logger.critical("cannot write the registry; stopping the master", metadata: ["error": "\(error)"])
+                return false
+            }
+        }
         for directive in directives {
             switch directive {
             case .send(let envelope, let peer):
@@ -118,8 +187,11 @@ public actor MasterServer: Service {
                 }
             case .log(let message):
                 logger.info("\(message)")
+            case .persist:
+                break
             }
         }
+        return true
     }
 
     private func publishSnapshot() {

@@ -28,6 +28,9 @@ public struct MasterStateView: Codable, Sendable {
         public var id: String
         public var hostname: String
         public var active: Bool
+        /// `active`, `recovering` (known from the registry, waiting to re-register after
+        /// a master restart) or `unreachable`. Optional for older masters' documents.
+        public var state: String?
         public var registeredAt: Double
         public var unreachableSince: Double?
         public var httpAddress: String
@@ -94,6 +97,7 @@ extension MasterCore {
             let offered = offered(on: agent.id)
             return MasterStateView.Agent(
                 id: agent.id, hostname: agent.hostname, active: agent.isReachable,
+                state: agent.isReachable ? "active" : agent.isRecovering ? "recovering" : "unreachable",
                 registeredAt: start + agent.registeredAt.seconds,
                 unreachableSince: agent.unreachableSince.map { start + $0.seconds },
                 httpAddress: agent.httpAddress,
@@ -150,7 +154,9 @@ extension MasterCore {
         }
         let reachable = agents.values.filter(\.isReachable).count
         gauge("agents", "Agents known to the master, by state.",
-              [("state=\"active\"", Double(reachable)), ("state=\"unreachable\"", Double(agents.count - reachable))])
+              [("state=\"active\"", Double(reachable)), ("state=\"recovering\"", Double(recoveringAgents.count)),
+               ("state=\"unreachable\"", Double(agents.count - reachable - recoveringAgents.count)),
+               ("state=\"gone\"", Double(goneAgents.count))])
         let connected = frameworks.values.filter(\.isConnected).count
         gauge("frameworks", "Frameworks known to the master, by state.",
               [("state=\"connected\"", Double(connected)), ("state=\"disconnected\"", Double(frameworks.count - connected))])
@@ -174,6 +180,8 @@ extension MasterCore {
         counter("agents_registered_total", "Agent registrations.", counters.agentsRegistered)
         counter("agents_reregistered_total", "Agent re-registrations.", counters.agentsReregistered)
         counter("agents_unreachable_total", "Agents marked unreachable.", counters.agentsMarkedUnreachable)
+        counter("gone_agents_refused_total", "Re-registrations of removed agents, told to shut down.",
+                counters.goneAgentsRefused)
         counter("frameworks_torn_down_total", "Frameworks torn down.", counters.frameworksTornDown)
         lines.append("# HELP agora_master_messages_total Messages on the master's socket, by kind.")
         lines.append("# TYPE agora_master_messages_total counter")
