@@ -68,7 +68,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         emitLine("")
         var agents = Table(["AGENT", "HOST", "STATE", "CPUS", "MEM (MB)", "TASKS"])
         for agent in state.agents {
-            agents.add([agent.id, agent.hostname, agent.active ? "active" : "unreachable",
+            agents.add([agent.id, agent.hostname, agent.state ?? (agent.active ? "active" : "unreachable"),
                         Table.usage(agent.used.cpus + agent.offered.cpus, of: agent.total.cpus, format: "%.1f"),
                         Table.usage(agent.used.mem + agent.offered.mem, of: agent.total.mem, format: "%.0f"),
                         String(agent.taskCount)])

@@ -283,11 +283,12 @@ private typealias S = MasterScenario
         _ = Self.reregister(&s, agents[0], peer: "a1", hostname: "a1", tasks: [
             S.reportedTask("t1", framework: framework, agent: agents[0], state: .taskRunning),
         ])
-        // t1 is known now; a task said to be on the agent that is back is unknown;
-        // one without an agent may still be on the recovering second agent.
+        // t1 is known now; a task said to be on the agent that is back, which does not
+        // run it, is gone (as in Mesos); one without an agent may still be on the
+        // recovering second agent.
         let answers = Self.reconcile(&s, framework, [("t1", nil), ("t3", agents[0]), ("t4", nil), ("t5", agents[1])])
         #expect(answers.map(\.taskID.value) == ["t1", "t3"])
-        #expect(answers.map(\.state) == [.taskRunning, .taskUnknown])
+        #expect(answers.map(\.state) == [.taskRunning, .taskGone])
         #expect(Self.reconcile(&s, framework, []).map(\.taskID.value) == ["t1"])
 
         // Once every agent is back, unknown tasks are unknown.

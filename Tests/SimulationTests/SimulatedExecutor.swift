@@ -28,6 +28,8 @@ struct SimulatedExecutor {
     let kind: Kind
     /// Never subscribes (a wedged executor the agent must time out).
     let hangs: Bool
+    /// Custom executors only: never exits by itself (a known-bug workaround).
+    var immortal = false
     var connection = 0
     var peer = PeerID("none")
     var connected = false
@@ -123,7 +125,7 @@ struct SimulatedExecutor {
                 exit(at: now + rng.milliseconds(5...100), status: 0, description: "exited with status 0")
             }
         case .custom:
-            if allDone {
+            if allDone, !immortal {
                 let since = idleSince ?? now
                 idleSince = since
                 if now - since >= .seconds(5) {

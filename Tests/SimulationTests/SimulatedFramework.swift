@@ -23,6 +23,11 @@ struct SimulatedFramework {
         /// and the task then ended otherwise (Mesos semantics; not a violation).
         var revisedAfterLost = false
         var lostForUnreachableAgent = false
+        /// The first terminal state was the master refusing the launch.
+        var rejectedAtLaunch = false
+        /// A KILL reached the master while it did not know the task and knew its agent
+        /// unreachable (see `Simulation.KnownBug.killIgnoresUnreachableAgent`).
+        var killedOnUnreachableAgent = false
         /// The last reconciliation answer received during the drain.
         var drainReconciliation: Agora_V1_TaskState?
     }
@@ -52,11 +57,6 @@ struct SimulatedFramework {
     var pendingAcks: [(at: Duration, status: Agora_V1_TaskStatus)] = []
     var receivedUUIDs: Set<Data> = []
     var draining = false
-    /// Off as the workaround for `Simulation.KnownBug.groupExecutorResourcesForgotten`.
-    var groupExecutorsHaveResources = true
-    /// The workaround for `Simulation.KnownBug.killAnsweredLostAfterTaskEnded`: such an
-    /// answer is not taken as the task's terminal state.
-    var toleratesLostKillAnswer = false
     var reconciling = false
     var launched = 0
     var updatesReceived = 0
@@ -124,13 +124,14 @@ struct SimulatedFramework {
         }
         record.latest = status.state
         if reconciling, status.reason == .reconciliation { record.drainReconciliation = status.state }
-        let lostKillAnswer = status.state == .taskLost && status.source == .master
-            && status.message.hasPrefix("cannot kill task")
-        if status.state.isTerminal, !(toleratesLostKillAnswer && lostKillAnswer) {
+        if status.state.isTerminal {
             let note = "\(Wire.state(status.state)) from \(status.source) (\(status.reason)) at step \(step)"
             if let first = record.terminal {
                 if first == status.state {
                     // The same end again (a re-sent update or a reconciliation answer).
+                } else if record.rejectedAtLaunch, status.source == .master, status.reason == .reconciliation {
+                    // The master refused the launch and never tracked the task; a KILL or
+                    // RECONCILE that crossed the refusal is answered "unknown" (as in Mesos).
                 } else if first == .taskLost, !partitionAware, !record.revisedAfterLost, record.lostForUnreachableAgent {
                     // Mesos: TASK_LOST for an unreachable agent is not final for a framework
                     // that is not partition-aware; the task may end otherwise when it returns.
@@ -144,9 +145,12 @@ struct SimulatedFramework {
             } else {
                 record.terminal = status.state
                 record.terminalNote = note
+                record.rejectedAtLaunch = status.source == .master
+                    && [.taskInvalid, .taskGroupInvalid, .invalidOffers].contains(status.reason)
                 record.lostForUnreachableAgent = status.state == .taskLost && status.source == .master
                     && (status.reason == .agentDisconnected
-                        || (status.reason == .reconciliation && status.message.contains("unreachable")))
+                        || (status.reason == .reconciliation && status.message.contains("unreachable"))
+                        || (record.killedOnUnreachableAgent && status.message.hasPrefix("cannot kill task")))
             }
         }
         tasks[taskID] = record
@@ -271,6 +275,7 @@ struct SimulatedFramework {
         let agentID = offer.agentID.value
         var operations: [Agora_V1_Offer.Operation] = []
         let executorResources = Wire.bag("cpus:0.1;mem:32")
+        var customExecutorCharged = false
         for _ in 0..<rng.int(in: 1...3) {
             let roll = rng.unit()
             var needs = Wire.bag("cpus:\(Double(rng.int(in: 1...5)) / 10);mem:\(32 * rng.int(in: 1...4))")
@@ -284,8 +289,11 @@ struct SimulatedFramework {
                 task.command.value = "sleep"
                 operations.append(launch([task]))
             } else if roll < 0.85 {
-                guard available.contains(needs + executorResources) else { break }
-                available -= needs
+                // The executor's resources count once (if the master starts it here).
+                let extra = customExecutorCharged ? Resources() : executorResources
+                guard available.contains(needs + extra) else { break }
+                available -= needs + extra
+                customExecutorCharged = true
                 var task = newTask(needs, agentID: agentID, step: step)
                 var executor = Agora_V1_ExecutorInfo()
                 executor.executorID.value = "ce\(index)"
@@ -295,14 +303,13 @@ struct SimulatedFramework {
                 task.executor = executor
                 operations.append(launch([task]))
             } else {
-                let groupExecutorResources = groupExecutorsHaveResources ? executorResources : Resources()
-                guard available.contains(needs + groupExecutorResources) else { break }
-                available -= needs + groupExecutorResources
+                guard available.contains(needs + executorResources) else { break }
+                available -= needs + executorResources
                 nextGroup += 1
                 var executor = Agora_V1_ExecutorInfo()
                 executor.executorID.value = "ge\(index)-\(nextGroup)"
                 executor.type = .default
-                executor.resources = groupExecutorResources.proto
+                executor.resources = executorResources.proto
                 var group = [newTask(needs, agentID: agentID, step: step)]
                 let second = Wire.bag("cpus:0.1;mem:32")
                 if rng.chance(0.5), available.contains(second) {

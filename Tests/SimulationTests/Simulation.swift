@@ -34,104 +34,10 @@ struct Simulation {
         /// Steers runs around the known bugs (see `KnownBug`) so that they can find
         /// other ones; each known-issue test lifts its own workaround.
         var workarounds = Set(KnownBug.allCases)
-    }
-
-    /// Deliberate harness faults, to check that the invariant checks do fire.
-    enum Sabotage: String, CaseIterable {
-        /// Invariant 1: an extra offer record for resources already offered is planted in the master.
-        case duplicateOffer
-        /// Invariant 2: a RunTask bigger than the agent is slipped to agent 0, bypassing the master.
-        case rogueTask
-        /// Invariant 3: each terminal update reaches its framework twice, the copy with another state.
-        case forgeTerminalUpdate
-        /// Invariants 3 and 4: frameworks never see status updates (so never acknowledge them).
-        case loseUpdatesAtFramework
-        /// Invariant 4: agent 0's checkpoint puts already-acknowledged updates back in its streams.
-        case resendAcknowledged
-    }
-
-    /// Bugs found in the cores by this simulation and not fixed yet. While one is
-    /// open, the sweep steers around it (`Settings.workarounds`) and a known-issue
-    /// test replays a seed that shows it.
-    enum KnownBug: String, CaseIterable, Sendable {
-        /// A RegisterAgent retry (the first answer was slow or lost) admits the same
-        /// agent again under a new ID. Workaround: registration messages are never
-        /// dropped, duplicated, delayed or cut by partitions.
-        case agentRegisteredTwice
-        /// After a master restart, a task group's (built-in) executor is not reported
-        /// by its re-registering agent, so its resources are offered again.
-        /// Workaround: frameworks give task-group executors no resources.
-        case groupExecutorResourcesForgotten
-        /// A KILL for a task the master already retired (its terminal update not yet
-        /// seen by the framework) is answered TASK_LOST; the real terminal update
-        /// follows: two terminal states for non-partition-aware frameworks.
-        /// Workaround: frameworks do not take that TASK_LOST answer as terminal.
-        case killAnsweredLostAfterTaskEnded
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var seed: UInt64
-        var step: Int
-        var violation: String
-        var trace: [String]
-
-        var description: String {
-            "SIMULATION FAILED seed=\(seed) step=\(step): \(violation)\n"
-                + "replay: AGORA_SIM_SEED=\(seed) swift test --skip-build --filter Simulation\n"
-                + "last steps:\n" + trace.joined(separator: "\n")
-        }
-    }
-
-    struct Statistics {
-        var steps = 0
-        var tasksLaunched = 0
-        var tasksFinished = 0
-        var updatesDelivered = 0
-        var messagesSent = 0
-        var messagesDropped = 0
-        var agentCrashes = 0
-        var masterCrashes = 0
-        var partitions = 0
-        var executorCrashes = 0
-        var frameworkDisconnects = 0
-        var virtualSeconds = 0.0
-
-        mutating func add(_ other: Statistics) {
-            steps += other.steps
-            tasksLaunched += other.tasksLaunched
-            tasksFinished += other.tasksFinished
-            updatesDelivered += other.updatesDelivered
-            messagesSent += other.messagesSent
-            messagesDropped += other.messagesDropped
-            agentCrashes += other.agentCrashes
-            masterCrashes += other.masterCrashes
-            partitions += other.partitions
-            executorCrashes += other.executorCrashes
-            frameworkDisconnects += other.frameworkDisconnects
-            virtualSeconds += other.virtualSeconds
-        }
-    }
-
-    /// Per-seed fault rates.
-    struct Faults {
-        var drop = 0.0
-        var duplicate = 0.0
-        /// Extra latency, so messages on different links overtake each other.
-        var reorder = 0.0
-        /// A long stall of one link (its later messages wait behind).
-        var delay = 0.0
-        /// Messages on one link overtaking each other, which one ZeroMQ connection never
-        /// does. Off in the sweep; with it, expect benign findings such as a delayed
-        /// KILL reaching an agent after the task ended and was forgotten (TASK_LOST).
-        var intraLinkReorder = 0.0
-        /// Per heartbeat (every ~0.3 s of virtual time).
-        var agentCrash = 0.0
-        var masterCrash = 0.0
-        var partition = 0.0
-        var executorCrash = 0.0
-        var frameworkDisconnect = 0.0
-
-        static let none = Faults()
+        /// Replaces some of the fault rates each seed draws: `drop`, `duplicate`,
+        /// `reorder`, `delay`, `intraLinkReorder`, and `storm` (scales the crash,
+        /// partition and disconnect rates; 1 is the usual mix).
+        var faultOverrides: [String: Double] = [:]
     }
 
     // MARK: - The world
@@ -146,13 +52,9 @@ struct Simulation {
     }
 
     struct Message {
-        var deliverAt: Duration
-        var seq: Int
         var target: Target
         var envelope: Agora_V1_Envelope
         var link: Link
-        /// Exempt from partitions (a known-bug workaround).
-        var shielded = false
     }
 
     /// A party on the simulated network.
@@ -257,7 +159,7 @@ struct Simulation {
         self.settings = settings
         rng = SimulationRandom(seed: settings.seed)
         // Each seed draws its own mix of faults: some runs are calm, some stormy.
-        let storm = rng.unit() * 2
+        let storm = rng.unit() * 2 * (settings.faultOverrides["storm"] ?? 1)
         faults = Faults(
             drop: rng.chance(0.7) ? rng.unit() * 0.08 : 0,
             duplicate: rng.chance(0.5) ? rng.unit() * 0.05 : 0,
@@ -265,6 +167,7 @@ struct Simulation {
             delay: rng.chance(0.5) ? rng.unit() * 0.05 : 0,
             agentCrash: 0.006 * storm, masterCrash: 0.002 * storm, partition: 0.005 * storm,
             executorCrash: 0.006 * storm, frameworkDisconnect: 0.003 * storm)
+        faults.apply(settings.faultOverrides)
         offerTimeout = rng.chance(0.5) ? nil : .seconds(rng.int(in: 5...30))
 
         let agentCount = rng.int(in: 2...5)
@@ -286,10 +189,7 @@ struct Simulation {
         }
         let frameworkCount = rng.int(in: 1...3)
         for index in 0..<frameworkCount {
-            var framework = SimulatedFramework(index: index, partitionAware: index == 0 || rng.chance(0.5))
-            framework.groupExecutorsHaveResources = !settings.workarounds.contains(.groupExecutorResourcesForgotten)
-            framework.toleratesLostKillAnswer = settings.workarounds.contains(.killAnsweredLostAfterTaskEnded)
-            frameworks.append(framework)
+            frameworks.append(SimulatedFramework(index: index, partitionAware: index == 0 || rng.chance(0.5)))
         }
     }
 
@@ -426,7 +326,7 @@ struct Simulation {
         }
         if master != nil, rng.chance(faults.masterCrash) { crashMaster() }
         if rng.chance(faults.executorCrash), let pid = rng.pick(executors.keys.sorted()),
-           let executor = executors[pid], !executor.isDying {
+           let executor = executors[pid], !executor.isDying, !executor.immortal {
             stats.executorCrashes += 1
             let memory = rng.chance(0.3)
             note("FAULT executor \(pid) (\(executor.key.executorID) on agent \(executor.host)) crashes")
@@ -646,7 +546,8 @@ struct Simulation {
         case .custom: .custom
         case .builtIn: launch.taskID == nil ? .group : .command
         }
-        if rng.chance(0.01) {
+        let immortal = kind == .custom && settings.workarounds.contains(.executorExitCrossesLaunch)
+        if rng.chance(0.01), !immortal {
             note("  executor for \(launch.key.executorID) fails to launch")
             let directives = agents[index].core!.executorLaunchFailed(launch.key, containerID: launch.containerID,
                                                                       message: "simulated launch failure",
@@ -655,7 +556,8 @@ struct Simulation {
             return
         }
         var executor = SimulatedExecutor(pid: pid, host: index, key: launch.key, containerID: launch.containerID,
-                                         kind: kind, hangs: rng.chance(0.01))
+                                         kind: kind, hangs: rng.chance(0.01) && !immortal)
+        executor.immortal = immortal
         executor.connectAt = now + rng.milliseconds(5...200)
         executors[pid] = executor
         note("  agent \(index) launches executor \(pid) (\(kind.rawValue) \(launch.key.executorID), \(launch.containerID))")
@@ -724,18 +626,12 @@ struct Simulation {
     private mutating func send(_ envelope: Agora_V1_Envelope, to target: Target, remote: Bool, link: Link) {
         stats.messagesSent += 1
         let text = settings.tracing || settings.keepFullTrace ? "\(link): \(Wire.describe(envelope))" : ""
-        // A known bug is triggered by losing or repeating these; see `KnownBug`.
-        let registration: Bool = switch envelope.payload {
-        case .registerAgent, .agentRegistered: true
-        default: false
-        }
-        let shielded = settings.workarounds.contains(.agentRegisteredTwice) && registration
-        if remote, chaos, !shielded, isPartitioned(target) {
+        if remote, chaos, isPartitioned(target) {
             stats.messagesDropped += 1
             note("  \(text) (lost: partition)")
             return
         }
-        if remote, chaos, rng.chance(faults.drop), !shielded {
+        if remote, chaos, rng.chance(faults.drop) {
             stats.messagesDropped += 1
             note("  \(text) (dropped)")
             return
@@ -744,20 +640,20 @@ struct Simulation {
         // and a framework that re-sends an ACCEPT is told its (running) tasks were
         // launched with invalid offers, as in Mesos.
         let isCall: Bool = if case .schedulerCall = envelope.payload { true } else { false }
-        let copies = remote && chaos && !isCall && !shielded && rng.chance(faults.duplicate) ? 2 : 1
+        let copies = remote && chaos && !isCall && rng.chance(faults.duplicate) ? 2 : 1
         for copy in 0..<copies {
             var deliverAt = now + (remote ? rng.milliseconds(1...20) : rng.milliseconds(1...5))
             var extra = ""
-            if remote, chaos, !shielded, rng.chance(faults.reorder) {
+            if remote, chaos, rng.chance(faults.reorder) {
                 // Jitter: overtakes (or is overtaken by) messages on other links.
                 deliverAt += rng.milliseconds(1...400)
                 extra = " (late)"
-            } else if remote, chaos, !shielded, rng.chance(faults.delay) {
+            } else if remote, chaos, rng.chance(faults.delay) {
                 // A stall: the link holds this and everything behind it.
                 deliverAt += rng.milliseconds(1_000...8_000)
                 extra = " (stalled)"
             }
-            if remote, chaos, !shielded, rng.chance(faults.intraLinkReorder) {
+            if remote, chaos, rng.chance(faults.intraLinkReorder) {
                 deliverAt += rng.milliseconds(1...2_000)
                 extra += " (out of order)"
             } else {
@@ -767,8 +663,7 @@ struct Simulation {
             }
             note("  \(text)\(copy > 0 ? " (duplicate)" : "")\(extra)")
             seq += 1
-            schedule(.deliver(Message(deliverAt: deliverAt, seq: seq, target: target, envelope: envelope,
-                                      link: link, shielded: shielded)), at: deliverAt)
+            schedule(.deliver(Message(target: target, envelope: envelope, link: link)), at: deliverAt)
         }
     }
 
@@ -789,13 +684,20 @@ struct Simulation {
             guard master != nil, incarnation == masterIncarnation else {
                 return note("\(text) (lost: master m\(incarnation) is gone)")
             }
-            if let agent, agents[agent].partitioned, !message.shielded {
+            if let agent, agents[agent].partitioned {
                 stats.messagesDropped += 1
                 return note("\(text) (lost: partition)")
             }
             note(text)
             masterDirty = true
             let directives = master!.handle(message.envelope, from: peer, now: now - masterStartedAt)
+            if case .schedulerCall(let call) = message.envelope.payload, call.type == .kill,
+               settings.workarounds.contains(.killIgnoresUnreachableAgent),
+               master!.tasks[TaskKey(frameworkID: call.frameworkID.value, taskID: call.kill.taskID.value)] == nil,
+               master!.agents[call.kill.agentID.value]?.isReachable == false,
+               let index = frameworks.firstIndex(where: { $0.frameworkID == call.frameworkID.value }) {
+                frameworks[index].tasks[call.kill.taskID.value]?.killedOnUnreachableAgent = true
+            }
             if case .schedulerCall(let call) = message.envelope.payload, call.type == .accept {
                 markAdmitted(call)
             }
@@ -807,7 +709,7 @@ struct Simulation {
             guard sender == masterIncarnation, master != nil else {
                 return note("\(text) (lost: master m\(sender) crashed)")
             }
-            if agents[index].partitioned, !message.shielded {
+            if agents[index].partitioned {
                 stats.messagesDropped += 1
                 return note("\(text) (lost: partition)")
             }

@@ -63,7 +63,7 @@ enum Wire {
             case .update:
                 let status = event.update.status
                 return "UPDATE \(status.taskID.value) \(state(status.state))"
-                    + (status.hasUuid ? " \(short(status.uuid))" : " (\(status.source), \(status.reason))")
+                    + (status.hasUuid ? " \(short(status.uuid))" : " (\(status.source), \(status.reason): \(status.message))")
             case .rescind: return "RESCIND \(event.rescind.offerID.value)"
             case .subscribed: return "SUBSCRIBED \(event.subscribed.frameworkID.value)"
             case .error: return "ERROR \(event.error.message)"

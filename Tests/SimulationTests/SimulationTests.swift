@@ -10,6 +10,9 @@
 //   Start elsewhere:      AGORA_SIM_FIRST_SEED=<k> (seeds k, k+1, …; default 1)
 //   Lift workarounds:     AGORA_SIM_LIFT=<bug>[,<bug>…] (names of `Simulation.KnownBug`), to
 //                         see how often a known bug strikes or to find a seed showing it
+//   Set fault rates:      AGORA_SIM_FAULTS=drop=0.1,duplicate=0.05,reorder=0.2,delay=0.05,
+//                         intraLinkReorder=0.05,storm=3 (any subset; otherwise each seed draws
+//                         its own; `storm` scales crashes, partitions and disconnects)
 // The harness is deterministic per seed; the cores' own status-update UUIDs are
 // random (`UUID()`), which only changes the UUIDs printed in traces. For replays that
 // are bit-identical also in dictionary iteration order, add SWIFT_DETERMINISTIC_HASHING=1.
@@ -34,6 +37,10 @@ struct SimulationTests {
         settings.keepFullTrace = environment["AGORA_SIM_TRACE"] == "1"
         for name in (environment["AGORA_SIM_LIFT"] ?? "").split(separator: ",") {
             if let bug = Simulation.KnownBug(rawValue: String(name)) { settings.workarounds.remove(bug) }
+        }
+        for pair in (environment["AGORA_SIM_FAULTS"] ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=")
+            if parts.count == 2, let value = Double(parts[1]) { settings.faultOverrides[String(parts[0])] = value }
         }
         return settings
     }
@@ -104,7 +111,8 @@ struct SimulationTests {
 struct SimulationKnownBugTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var bug: Simulation.KnownBug
-        var seed: UInt64
+        /// Seeds that show the bug with its workaround lifted (the first failing one counts).
+        var seeds: [UInt64]
         var summary: String
         /// Text the violation must contain to count as this bug.
         var signature: String
@@ -112,28 +120,35 @@ struct SimulationKnownBugTests {
     }
 
     static let cases: [Case] = [
-        // t≈0.02 s: agent 1's RegisterAgent is admitted as m1-S2, the answer stalls; the
-        // agent retries after 500 ms and the retry is admitted again, as m1-S3.
-        Case(bug: .agentRegisteredTwice, seed: 27,
-             summary: "MasterCore.registerAgent admits a RegisterAgent retry as a second agent (new ID, same resources)",
-             signature: "is registered as 2 agents"),
-        // The master restarts while task group ge0-2 (executor cpus:0.1) runs on agent 3;
-        // the agent re-registers without that executor, the master offers its cpus again.
-        Case(bug: .groupExecutorResourcesForgotten, seed: 2198,
-             summary: "after a master restart a task group's executor resources are not re-accounted and are offered again",
+        // fw0-t4's RunTask is lost (its agent is down); the agent re-registers without
+        // it while fw0 is disconnected, so the master's TASK_GONE is dropped and the task
+        // retired; the master restarts; every later reconciliation answers TASK_UNKNOWN.
+        Case(bug: .reconcileAnswersUnknownForGoneTask, seeds: [4727],
+             summary: "reconciling a task its (registered) agent does not run answers TASK_UNKNOWN, not TASK_GONE",
+             signature: "was forgotten: last state UNKNOWN"),
+        // Agent 0's idle custom executor ce0 exits; its ExitedExecutor is slow, so the
+        // master launches fw0-t7 on ce0 without executor resources, then frees ce0's
+        // resources; the agent starts ce0 again for fw0-t7 and later runs more than it has.
+        Case(bug: .executorExitCrossesLaunch, seeds: [5662],
+             summary: "a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it",
              signature: "runs more than its total"),
-        // fw2-t5's RUNNING is re-sent with latest_state FAILED; the master retires the
-        // task, fw2 (not partition-aware) kills it and gets TASK_LOST, then FAILED.
-        Case(bug: .killAnsweredLostAfterTaskEnded, seed: 195,
-             summary: "KILL of a task retired on latest_state (terminal update not yet delivered) is answered TASK_LOST",
+        // fw1 (not partition-aware) kills fw1-t1 while its agent is unreachable and the
+        // restarted master does not know the task: TASK_LOST "does not know it"; the
+        // agent returns and the task FINISHED.
+        Case(bug: .killIgnoresUnreachableAgent, seeds: [9404],
+             summary: "KILL of an unknown task on an agent known unreachable is answered 'does not know it', not as reconciliation does",
              signature: "reached two terminal states: LOST from master (reconciliation)"),
     ]
 
     @Test("known bug reproduces", arguments: cases)
     func knownBug(_ known: Case) {
-        var settings = SimulationTests.settings(seed: known.seed)
-        settings.workarounds.remove(known.bug)
-        let (_, failure) = SimulationTests.run(settings)
+        // The first failing seed is the evidence; the known issue must match the bug.
+        var failure: Simulation.Failure?
+        for seed in known.seeds where failure == nil {
+            var settings = SimulationTests.settings(seed: seed)
+            settings.workarounds.remove(known.bug)
+            failure = SimulationTests.run(settings).1
+        }
         withKnownIssue("bug: \(known.summary)") {
             if let failure {
                 print(failure.description)

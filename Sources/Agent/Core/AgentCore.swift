@@ -219,8 +219,10 @@ public struct AgentCore: Sendable {
             message.bootID = configuration.bootID
             message.httpAddress = configuration.httpAddress
             message.frameworks = frameworks.keys.sorted().compactMap { frameworks[$0] }
+            // Every executor, built-in ones included: a task group's executor holds
+            // resources the master must account for again after its restart.
             message.executorInfos = executors.keys.sorted().compactMap { key in
-                guard let executor = executors[key], !executor.isBuiltIn else { return nil }
+                guard let executor = executors[key] else { return nil }
                 var info = executor.info
                 info.frameworkID.value = key.frameworkID
                 return info
@@ -233,8 +235,9 @@ public struct AgentCore: Sendable {
             if case .registering(let current) = registration {
                 token = current
             } else {
-                containerCounter += 1
-                token = "\(configuration.bootID)-\(Int(configuration.startedAtUnixSeconds))-\(containerCounter)"
+                // Unique per agent process and registration: two agents on one host
+                // may start within the same second.
+                token = UUID().uuidString
             }
             registration = .registering(token: token)
             var message = Agora_V1_RegisterAgent()

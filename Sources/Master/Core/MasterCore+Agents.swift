@@ -7,6 +7,22 @@ extension MasterCore {
 
     mutating func registerAgent(_ message: Agora_V1_RegisterAgent, from peer: PeerID, now: Duration) {
         guard let (total, attributes) = validateAgentInfo(message.agentInfo, peer: peer) else { return }
+        if !message.registrationToken.isEmpty, let known = agentsByRegistrationToken[message.registrationToken],
+           var agent = agents[known], agent.info.hostname == message.agentInfo.hostname, agent.bootID == message.bootID {
+            // A retry of a registration already admitted (the answer was slow or lost):
+            // the same agent, not a second one.
+            agent.peer = peer
+            agents[known] = agent
+            var reply = Agora_V1_AgentRegistered()
+            reply.agentID.value = known
+            reply.masterInfo = masterInfo
+            reply.pingIntervalSeconds = configuration.agentPingTimeout.seconds
+            reply.registrationToken = message.registrationToken
+            var envelope = Agora_V1_Envelope()
+            envelope.agentRegistered = reply
+            send(envelope, to: peer)
+            return
+        }
         nextAgentNumber += 1
         let id = "\(configuration.runID)-S\(nextAgentNumber)"
         var info = message.agentInfo
@@ -15,6 +31,7 @@ extension MasterCore {
         agents[id] = AgentRecord(id: id, hostname: hostname, info: info, total: total, attributes: attributes,
                                  httpAddress: message.httpAddress, bootID: message.bootID, version: message.version,
                                  registeredAt: now, peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+        if !message.registrationToken.isEmpty { agentsByRegistrationToken[message.registrationToken] = id }
         persist(.admitAgent(id, hostname: hostname, info: info))
         allocator.addAgent(id, total: total)
         counters.agentsRegistered += 1

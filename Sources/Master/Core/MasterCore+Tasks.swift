@@ -234,6 +234,14 @@ extension MasterCore {
     mutating func kill(_ kill: Agora_V1_Scheduler_Call.Kill, frameworkID: FrameworkID, now: Duration) {
         let key = TaskKey(frameworkID: frameworkID, taskID: kill.taskID.value)
         guard let task = tasks[key], !task.state.isTerminal else {
+            if tasks[key] == nil, completedTasks.contains(where: { $0.key == key }) {
+                // It has ended; its terminal update is on its way (or already
+                // delivered). Answering LOST would give it a second terminal state.
+                return
+            }
+            if let task = tasks[key], task.state.isTerminal {
+                return  // the framework was told it ended (e.g. lost with its agent)
+            }
             if tasks[key] == nil, mayBeOnRecoveringAgent(kill.hasAgentID ? kill.agentID.value : nil) {
                 // The task may run on an agent that has not re-registered since the
                 // master restarted: neither kill nor deny it; the framework retries.
@@ -284,6 +292,11 @@ extension MasterCore {
                 sendTaskError(key.taskID, frameworkID: frameworkID, agentID: requested.agentID.value,
                               state: partitionAware ? .taskGone : .taskLost, reason: .reconciliation,
                               message: "reconciliation: the agent was removed", now: now)
+            } else if requested.hasAgentID, agents[requested.agentID.value]?.isReachable == true {
+                // As Mesos: the agent is registered and does not run it, so it is gone.
+                sendTaskError(key.taskID, frameworkID: frameworkID, agentID: requested.agentID.value,
+                              state: partitionAware ? .taskGone : .taskLost, reason: .reconciliation,
+                              message: "reconciliation: agent \(requested.agentID.value) does not run this task", now: now)
             } else {
                 sendTaskError(key.taskID, frameworkID: frameworkID,
                               agentID: requested.hasAgentID ? requested.agentID.value : nil,

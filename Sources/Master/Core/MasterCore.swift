@@ -35,6 +35,9 @@ public struct MasterCore: Sendable {
     var removedFrameworkOrder: [FrameworkID] = []
     var frameworksByPeer: [PeerID: Set<FrameworkID>] = [:]
     var nextAgentNumber = 0
+    /// Registration tokens already admitted, so a retried RegisterAgent is answered
+    /// with the same agent instead of admitting a second one.
+    var agentsByRegistrationToken: [String: AgentID] = [:]
     var nextFrameworkNumber = 0
     var nextOfferNumber = 0
     var nextAllocationAt: Duration = .zero

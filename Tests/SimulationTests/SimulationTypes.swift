@@ -1,0 +1,122 @@
+import Foundation
+
+extension Simulation {
+    /// Deliberate harness faults, to check that the invariant checks do fire.
+    enum Sabotage: String, CaseIterable {
+        /// Invariant 1: an extra offer record for resources already offered is planted in the master.
+        case duplicateOffer
+        /// Invariant 2: a RunTask bigger than the agent is slipped to agent 0, bypassing the master.
+        case rogueTask
+        /// Invariant 3: each terminal update reaches its framework twice, the copy with another state.
+        case forgeTerminalUpdate
+        /// Invariants 3 and 4: frameworks never see status updates (so never acknowledge them).
+        case loseUpdatesAtFramework
+        /// Invariant 4: agent 0's checkpoint puts already-acknowledged updates back in its streams.
+        case resendAcknowledged
+    }
+
+    /// Bugs found in the cores by this simulation and not fixed yet. While one is
+    /// open, the sweep steers around it (`Settings.workarounds`) and a known-issue
+    /// test replays a seed that shows it (`SimulationKnownBugTests`). Found and fixed
+    /// since, now guarded by the sweep: a RegisterAgent retry admitted as a second
+    /// agent; a task group's executor resources forgotten after a master restart; a
+    /// KILL of a task that had just ended answered TASK_LOST.
+    enum KnownBug: String, CaseIterable, Sendable {
+        /// Explicit reconciliation of a task the master does not know, on an agent that
+        /// is registered and does not run it, answers TASK_UNKNOWN (Mesos: TASK_GONE, or
+        /// TASK_LOST if not partition-aware). A task whose master-made terminal update was
+        /// dropped (its framework was disconnected) and whose master then restarted is
+        /// never reported ended. Workaround: the final check accepts that answer.
+        case reconcileAnswersUnknownForGoneTask
+        /// A task launched on an executor the master believes running crosses that
+        /// executor's exit: the master frees the executor's resources on ExitedExecutor,
+        /// the agent starts the executor anew for the task, and those resources are
+        /// offered again (the agent is over-committed). Workaround: custom executors
+        /// never end by themselves (no idle exit, crash, failed launch or hang).
+        case executorExitCrossesLaunch
+        /// A KILL of a task the master does not know, naming an agent the master knows
+        /// to be unreachable, is answered "the master does not know it" (TASK_LOST, or
+        /// TASK_UNKNOWN if partition-aware) instead of what reconciliation answers
+        /// (TASK_UNREACHABLE, or TASK_LOST for the unreachable agent; Mesos reconciles
+        /// such a KILL). A framework that is not partition-aware then sees the task end
+        /// again when the agent returns. Workaround: that answer counts like a TASK_LOST
+        /// for an unreachable agent.
+        case killIgnoresUnreachableAgent
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var seed: UInt64
+        var step: Int
+        var violation: String
+        var trace: [String]
+
+        var description: String {
+            "SIMULATION FAILED seed=\(seed) step=\(step): \(violation)\n"
+                + "replay: AGORA_SIM_SEED=\(seed) swift test --skip-build --filter Simulation\n"
+                + "last steps:\n" + trace.joined(separator: "\n")
+        }
+    }
+
+    struct Statistics {
+        var steps = 0
+        var tasksLaunched = 0
+        var tasksFinished = 0
+        var updatesDelivered = 0
+        var messagesSent = 0
+        var messagesDropped = 0
+        var agentCrashes = 0
+        var masterCrashes = 0
+        var partitions = 0
+        var executorCrashes = 0
+        var frameworkDisconnects = 0
+        var virtualSeconds = 0.0
+
+        mutating func add(_ other: Statistics) {
+            steps += other.steps
+            tasksLaunched += other.tasksLaunched
+            tasksFinished += other.tasksFinished
+            updatesDelivered += other.updatesDelivered
+            messagesSent += other.messagesSent
+            messagesDropped += other.messagesDropped
+            agentCrashes += other.agentCrashes
+            masterCrashes += other.masterCrashes
+            partitions += other.partitions
+            executorCrashes += other.executorCrashes
+            frameworkDisconnects += other.frameworkDisconnects
+            virtualSeconds += other.virtualSeconds
+        }
+    }
+
+    /// Per-seed fault rates.
+    struct Faults {
+        var drop = 0.0
+        var duplicate = 0.0
+        /// Extra latency, so messages on different links overtake each other.
+        var reorder = 0.0
+        /// A long stall of one link (its later messages wait behind).
+        var delay = 0.0
+        /// Messages on one link overtaking each other, which one ZeroMQ connection never
+        /// does. Off in the sweep; with it, expect benign findings such as a delayed
+        /// KILL reaching an agent after the task ended and was forgotten (TASK_LOST).
+        var intraLinkReorder = 0.0
+        /// Per heartbeat (every ~0.3 s of virtual time).
+        var agentCrash = 0.0
+        var masterCrash = 0.0
+        var partition = 0.0
+        var executorCrash = 0.0
+        var frameworkDisconnect = 0.0
+
+        mutating func apply(_ overrides: [String: Double]) {
+            for (name, value) in overrides {
+                switch name {
+                case "drop": drop = value
+                case "duplicate": duplicate = value
+                case "reorder": reorder = value
+                case "delay": delay = value
+                case "intraLinkReorder": intraLinkReorder = value
+                default: break
+                }
+            }
+        }
+    }
+}
