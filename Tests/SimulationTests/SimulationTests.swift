@@ -24,6 +24,8 @@ import Testing
 struct SimulationTests {
     static let environment = ProcessInfo.processInfo.environment
     static let batches = 8
+    /// A batch stops after this many failing seeds (`AGORA_SIM_MAX_FAILURES`).
+    static let maxFailuresPerBatch = environment["AGORA_SIM_MAX_FAILURES"].flatMap { Int($0) } ?? 3
 
     static var seeds: [UInt64] {
         if let text = environment["AGORA_SIM_SEED"], let seed = UInt64(text) { return [seed] }
@@ -76,7 +78,7 @@ struct SimulationTests {
                 failures += 1
                 print(failure.description)
                 Issue.record(Comment(rawValue: failure.description))
-                if failures >= 3 { break }
+                if failures >= Self.maxFailuresPerBatch { break }
             }
         }
         if !seeds.isEmpty {
@@ -116,28 +118,20 @@ struct SimulationKnownBugTests {
         var summary: String
         /// Text the violation must contain to count as this bug.
         var signature: String
+        /// Fault-rate overrides the seeds were found with (`AGORA_SIM_FAULTS`).
+        var faults: [String: Double] = [:]
+        /// Other workarounds lifted too (the seeds were found that way).
+        var alsoLift: [Simulation.KnownBug] = []
         var testDescription: String { bug.rawValue }
     }
 
     static let cases: [Case] = [
-        // fw0-t4's RunTask is lost (its agent is down); the agent re-registers without
-        // it while fw0 is disconnected, so the master's TASK_GONE is dropped and the task
-        // retired; the master restarts; every later reconciliation answers TASK_UNKNOWN.
-        Case(bug: .reconcileAnswersUnknownForGoneTask, seeds: [4727],
-             summary: "reconciling a task its (registered) agent does not run answers TASK_UNKNOWN, not TASK_GONE",
-             signature: "was forgotten: last state UNKNOWN"),
         // Agent 0's idle custom executor ce0 exits; its ExitedExecutor is slow, so the
         // master launches fw0-t7 on ce0 without executor resources, then frees ce0's
         // resources; the agent starts ce0 again for fw0-t7 and later runs more than it has.
         Case(bug: .executorExitCrossesLaunch, seeds: [5662],
              summary: "a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it",
              signature: "runs more than its total"),
-        // fw1 (not partition-aware) kills fw1-t1 while its agent is unreachable and the
-        // restarted master does not know the task: TASK_LOST "does not know it"; the
-        // agent returns and the task FINISHED.
-        Case(bug: .killIgnoresUnreachableAgent, seeds: [9404],
-             summary: "KILL of an unknown task on an agent known unreachable is answered 'does not know it', not as reconciliation does",
-             signature: "reached two terminal states: LOST from master (reconciliation)"),
     ]
 
     @Test("known bug reproduces", arguments: cases)
@@ -147,6 +141,8 @@ struct SimulationKnownBugTests {
         for seed in known.seeds where failure == nil {
             var settings = SimulationTests.settings(seed: seed)
             settings.workarounds.remove(known.bug)
+            settings.workarounds.subtract(known.alsoLift)
+            settings.faultOverrides.merge(known.faults) { _, new in new }
             failure = SimulationTests.run(settings).1
         }
         withKnownIssue("bug: \(known.summary)") {

@@ -27,6 +27,8 @@ extension Simulation {
         /// TASK_LOST if not partition-aware). A task whose master-made terminal update was
         /// dropped (its framework was disconnected) and whose master then restarted is
         /// never reported ended. Workaround: the final check accepts that answer.
+        /// Fixed (the master answers TASK_GONE/TASK_LOST); its seed no longer
+        /// reproduces, the workaround stays until the sweep has run without it.
         case reconcileAnswersUnknownForGoneTask
         /// A task launched on an executor the master believes running crosses that
         /// executor's exit: the master frees the executor's resources on ExitedExecutor,
@@ -40,7 +42,8 @@ extension Simulation {
         /// (TASK_UNREACHABLE, or TASK_LOST for the unreachable agent; Mesos reconciles
         /// such a KILL). A framework that is not partition-aware then sees the task end
         /// again when the agent returns. Workaround: that answer counts like a TASK_LOST
-        /// for an unreachable agent.
+        /// for an unreachable agent. Its seed stopped reproducing after other fixes;
+        /// the cause is not fixed, so the workaround stays.
         case killIgnoresUnreachableAgent
     }
 
