@@ -34,9 +34,8 @@ struct Simulation {
         /// Steers runs around the known bugs (see `KnownBug`) so that they can find
         /// other ones; each known-issue test lifts its own workaround.
         var workarounds = Set(KnownBug.allCases)
-        /// Replaces some of the fault rates each seed draws: `drop`, `duplicate`,
-        /// `reorder`, `delay`, `intraLinkReorder`, and `storm` (scales the crash,
-        /// partition and disconnect rates; 1 is the usual mix).
+        /// Replaces some of the fault rates each seed draws (names of `Faults`' rates),
+        /// or scales the crash, partition and disconnect rates with `storm` (1: as drawn).
         var faultOverrides: [String: Double] = [:]
     }
 

@@ -136,12 +136,6 @@ extension Simulation {
                 if record.drainReconciliation == .taskUnreachable, master.agents[record.agentID]?.isReachable == false {
                     continue  // its agent never came back (e.g. admitted, then lost before it learnt its ID)
                 }
-                if settings.workarounds.contains(.reconcileAnswersUnknownForGoneTask),
-                   record.drainReconciliation == .taskUnknown, master.agents[record.agentID]?.isReachable == true,
-                   !agents.contains(where: { $0.core?.agentID == record.agentID
-                       && $0.core?.tasks[AgentTaskKey(frameworkID: frameworkID, taskID: taskID)] != nil }) {
-                    continue  // known bug: "unknown" where Mesos answers TASK_GONE
-                }
                 return fail("task \(taskID) of \(framework.name) (launched at step \(record.launchedAtStep) on \(record.agentID)) was forgotten: last state \(Wire.state(record.latest)), no terminal state, not tracked by the master")
             }
         }

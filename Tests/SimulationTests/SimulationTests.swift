@@ -11,8 +11,10 @@
 //   Lift workarounds:     AGORA_SIM_LIFT=<bug>[,<bug>…] (names of `Simulation.KnownBug`), to
 //                         see how often a known bug strikes or to find a seed showing it
 //   Set fault rates:      AGORA_SIM_FAULTS=drop=0.1,duplicate=0.05,reorder=0.2,delay=0.05,
-//                         intraLinkReorder=0.05,storm=3 (any subset; otherwise each seed draws
-//                         its own; `storm` scales crashes, partitions and disconnects)
+//                         intraLinkReorder=0.05,masterCrash=0.01,storm=3 (any subset of
+//                         `Simulation.Faults`' rates; otherwise each seed draws its own;
+//                         `storm` scales crashes, partitions and disconnects)
+//   Keep going:           AGORA_SIM_MAX_FAILURES=<n> (a batch stops after n failures; default 3)
 // The harness is deterministic per seed; the cores' own status-update UUIDs are
 // random (`UUID()`), which only changes the UUIDs printed in traces. For replays that
 // are bit-identical also in dictionary iteration order, add SWIFT_DETERMINISTIC_HASHING=1.
@@ -132,6 +134,14 @@ struct SimulationKnownBugTests {
         Case(bug: .executorExitCrossesLaunch, seeds: [5662],
              summary: "a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it",
              signature: "runs more than its total"),
+        // fw1 (not partition-aware) kills fw1-t1 while its agent is unreachable and the
+        // restarted master does not know the task: TASK_LOST "does not know it"; the
+        // agent returns and the task FINISHED. The seed needs the executor workaround
+        // lifted too (with it, the run takes another path).
+        Case(bug: .killIgnoresUnreachableAgent, seeds: [9404],
+             summary: "KILL of an unknown task on an agent known unreachable is answered 'does not know it', not as reconciliation does",
+             signature: "reached two terminal states: LOST from master (reconciliation)",
+             alsoLift: [.executorExitCrossesLaunch]),
     ]
 
     @Test("known bug reproduces", arguments: cases)

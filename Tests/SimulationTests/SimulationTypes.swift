@@ -20,16 +20,9 @@ extension Simulation {
     /// test replays a seed that shows it (`SimulationKnownBugTests`). Found and fixed
     /// since, now guarded by the sweep: a RegisterAgent retry admitted as a second
     /// agent; a task group's executor resources forgotten after a master restart; a
-    /// KILL of a task that had just ended answered TASK_LOST.
+    /// KILL of a task that had just ended answered TASK_LOST; reconciliation of a task
+    /// its registered agent does not run answered TASK_UNKNOWN (see `KnownBugScenarios`).
     enum KnownBug: String, CaseIterable, Sendable {
-        /// Explicit reconciliation of a task the master does not know, on an agent that
-        /// is registered and does not run it, answers TASK_UNKNOWN (Mesos: TASK_GONE, or
-        /// TASK_LOST if not partition-aware). A task whose master-made terminal update was
-        /// dropped (its framework was disconnected) and whose master then restarted is
-        /// never reported ended. Workaround: the final check accepts that answer.
-        /// Fixed (the master answers TASK_GONE/TASK_LOST); its seed no longer
-        /// reproduces, the workaround stays until the sweep has run without it.
-        case reconcileAnswersUnknownForGoneTask
         /// A task launched on an executor the master believes running crosses that
         /// executor's exit: the master frees the executor's resources on ExitedExecutor,
         /// the agent starts the executor anew for the task, and those resources are
@@ -42,8 +35,7 @@ extension Simulation {
         /// (TASK_UNREACHABLE, or TASK_LOST for the unreachable agent; Mesos reconciles
         /// such a KILL). A framework that is not partition-aware then sees the task end
         /// again when the agent returns. Workaround: that answer counts like a TASK_LOST
-        /// for an unreachable agent. Its seed stopped reproducing after other fixes;
-        /// the cause is not fixed, so the workaround stays.
+        /// for an unreachable agent.
         case killIgnoresUnreachableAgent
     }
 
@@ -117,6 +109,11 @@ extension Simulation {
                 case "reorder": reorder = value
                 case "delay": delay = value
                 case "intraLinkReorder": intraLinkReorder = value
+                case "agentCrash": agentCrash = value
+                case "masterCrash": masterCrash = value
+                case "partition": partition = value
+                case "executorCrash": executorCrash = value
+                case "frameworkDisconnect": frameworkDisconnect = value
                 default: break
                 }
             }
