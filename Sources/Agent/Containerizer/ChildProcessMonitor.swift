@@ -5,15 +5,17 @@ import Synchronization
 
 /// Reaps the child processes this process started and tells waiters how they ended.
 ///
-/// One background thread blocks in `waitid(P_ALL, …, WEXITED | WNOWAIT)`, which only
-/// *looks* at the next terminated child. If that child was registered here (started by
-/// ``spawn(_:)``, passed to ``register(_:)`` or awaited), it is reaped with
-/// `waitpid(pid)` and its waiters resume; results that arrive before anyone waits are
-/// kept. Children not registered here are never reaped, so code that owns its own
-/// children (Foundation `Process`, for one) keeps working. While such a foreign zombie
-/// is pending, `waitid` would keep returning it, so the thread then polls registered
-/// pids with `WNOHANG` at a backoff of 1 ms growing to 100 ms until the owner reaps it.
-/// Without any children the thread sleeps until the next registration; it never spins.
+/// One background thread looks at terminated children with
+/// `waitid(P_ALL, …, WEXITED | WNOWAIT | WNOHANG)`, which does not reap them. If the
+/// child was registered here (started by ``spawn(_:)``, passed to ``register(_:)`` or
+/// awaited), it is reaped with `waitpid(pid)` and its waiters resume; results that
+/// arrive before anyone waits are kept. Children not registered here are never
+/// reaped, so code that owns its own children (Foundation `Process`, for one) keeps
+/// working. When nothing has terminated, or a foreign zombie hides the children behind
+/// it, the thread polls the registered pids with `WNOHANG` and sleeps 1 ms growing to
+/// 50 ms, so an exit is noticed within 50 ms even if the wait itself never reports it
+/// (a blocking wait could stall for as long as some other child lived). Without any
+/// children the thread sleeps until the next registration.
 ///
 /// Use the single ``shared`` instance. Nothing else in the process may reap with
 /// `waitpid(-1)` or set `SIGCHLD` to `SIG_IGN`; a registered child that is reaped
@@ -214,7 +216,8 @@ public final class ChildProcessMonitor: Sendable {
         var backoff: useconds_t = 1_000
         while true {
             var info = siginfo_t()
-            if waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) == -1 {
+            info._sifields._sigchld.si_pid = 0
+            if waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | WNOHANG) == -1 {
                 switch errno {
                 case EINTR:
                     continue
@@ -235,7 +238,7 @@ public final class ChildProcessMonitor: Sendable {
             }
             let pid = info._sifields._sigchld.si_pid
             let (owned, resumes) = state.withLock { state -> (Bool, [Resume]) in
-                guard state.registered.contains(pid) else { return (false, []) }
+                guard pid != 0, state.registered.contains(pid) else { return (false, []) }
                 var status: Int32 = 0
                 let rc = waitpid(pid, &status, 0)
                 let exit = rc == pid ? ExitStatus(waitStatus: status) : .unknown
@@ -246,10 +249,10 @@ public final class ChildProcessMonitor: Sendable {
                 backoff = 1_000
                 continue
             }
-            // A terminated child someone else owns hides the children behind it.
+            // Nothing terminated yet, or a child someone else owns hides the ones behind it.
             run(state.withLock { pollAll(in: &$0) })
             usleep(backoff)
-            backoff = min(backoff * 2, 100_000)
+            backoff = min(backoff * 2, 50_000)
         }
     }
 }

@@ -408,12 +408,6 @@ public actor AgentServer: Service {
         }
     }
 
-    /// IDs were validated by the master; this keeps a hostile one from leaving the work dir anyway.
-    static func pathComponent(_ id: String) -> String {
-        let text = String(id.map { $0 == "/" || $0 == "\u{0}" ? "_" : $0 })
-        return text == "." || text == ".." || text.isEmpty ? "_\(text)" : text
-    }
-
     // MARK: - Checkpoints
 
     /// Writes the core's state durably: to a temporary file, fsync, then rename, so a

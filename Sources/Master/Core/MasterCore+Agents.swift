@@ -246,7 +246,9 @@ extension MasterCore {
     // MARK: - Liveness
 
     mutating func pingAgents(now: Duration) {
-        for id in agents.keys.sorted() {
+        // Runs every tick: sort only the agents that are due, not all of them.
+        let due = agents.values.filter { $0.isReachable && now >= $0.nextPingAt }.map(\.id).sorted()
+        for id in due {
             guard var agent = agents[id], agent.isReachable, now >= agent.nextPingAt else { continue }
             if agent.pingsSent > agent.lastPong {
                 agent.missedPings += 1

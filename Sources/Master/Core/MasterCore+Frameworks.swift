@@ -166,7 +166,7 @@ extension MasterCore {
     }
 
     mutating func expireDisconnectedFrameworks(now: Duration) {
-        for id in frameworks.keys.sorted() {
+        for id in frameworks.values.filter({ !$0.isConnected }).map(\.id).sorted() {
             guard let framework = frameworks[id], !framework.isConnected,
                   let deadline = framework.failoverDeadline ?? framework.disconnectedAt.map({ $0 + framework.failoverTimeout }),
                   now >= deadline else { continue }
@@ -210,7 +210,9 @@ extension MasterCore {
     }
 
     mutating func heartbeatFrameworks(now: Duration) {
-        for id in frameworks.keys.sorted() {
+        // Runs every tick: sort only the frameworks that are due.
+        let due = frameworks.values.filter { $0.isConnected && now >= $0.nextHeartbeatAt }.map(\.id).sorted()
+        for id in due {
             guard var framework = frameworks[id], framework.isConnected, now >= framework.nextHeartbeatAt else { continue }
             framework.nextHeartbeatAt = now + configuration.frameworkHeartbeatInterval
             frameworks[id] = framework

@@ -92,9 +92,17 @@ extension MasterCore {
     /// A point-in-time view for `/state`; built by the shell outside the request path.
     public func stateView(now: Duration) -> MasterStateView {
         let start = configuration.startedAtUnixSeconds
+        // One pass over offers and executors for all agents (not one per agent).
+        var offeredByAgent: [AgentID: Resources] = [:]
+        for offer in offers.values { offeredByAgent[offer.agentID, default: Resources()] += offer.resources }
+        var executorsByAgent: [AgentID: Resources] = [:]
+        for (key, resources) in executors { executorsByAgent[key.agentID, default: Resources()] += resources }
         let agentViews = agents.values.sorted { $0.id < $1.id }.map { agent -> MasterStateView.Agent in
-            let used = used(on: agent.id)
-            let offered = offered(on: agent.id)
+            var used = executorsByAgent[agent.id] ?? Resources()
+            for key in agent.tasks {
+                if let task = tasks[key], task.holdsResources { used += task.resources }
+            }
+            let offered = offeredByAgent[agent.id] ?? Resources()
             return MasterStateView.Agent(
                 id: agent.id, hostname: agent.hostname, active: agent.isReachable,
                 state: agent.isReachable ? "active" : agent.isRecovering ? "recovering" : "unreachable",
