@@ -31,9 +31,13 @@ struct InProcessClusterTests {
             var info = Agora_V1_AgentInfo()
             info.hostname = "agent-\(index)"
             info.resources = try Resources(parsing: "cpus:2;mem:1024;ports:[\(31_000 + index * 100)-\(31_099 + index * 100)]").proto
+            var agentConfiguration = AgentConfiguration(agentInfo: info, httpAddress: "", bootID: "boot-\(index)",
+                                                        version: "test", startedAtUnixSeconds: Date().timeIntervalSince1970)
+            // This test is about the path without loss: no retry may fire on a machine
+            // slowed by the rest of the suite (retries have tests of their own).
+            agentConfiguration.statusUpdateBackoff = .seconds(600) ... .seconds(600)
             let agent = try AgentServer(
-                configuration: AgentConfiguration(agentInfo: info, httpAddress: "", bootID: "boot-\(index)",
-                                                  version: "test", startedAtUnixSeconds: Date().timeIntervalSince1970),
+                configuration: agentConfiguration,
                 masterAddress: master.advertisedAddress,
                 options: AgentRuntimeOptions(agoraExecutable: AgoraBinary.url.path, workDirectory: "\(workDir)/agent-\(index)",
                                              useCgroups: false),
