@@ -421,4 +421,31 @@ struct AllocatorTests {
         ])
         #expect(allocator.roleShare(of: "old") == 0)
     }
+
+    @Test func aForgottenFrameworksHoldingsAndFiltersDoNotLeakToTheNextOne() {
+        var allocator = allocator()
+        allocator.addAgent("a1", total: bag("cpus:2;mem:512"), allocated: ["ghost": bag("cpus:1;mem:256")])
+        allocator.addAgent("a2", total: bag("cpus:2;mem:512"))
+        allocator.addFramework("f1", roles: ["r"])
+        let first = allocator.allocate(now: .zero)
+        #expect(Set(first.map(\.agentID)) == ["a1", "a2"])
+        for allocation in first {
+            allocator.decline(allocation.resources, agent: allocation.agentID, framework: "f1", refuseFor: .seconds(60), now: .zero)
+        }
+        // The agent's report for a framework that never subscribed is given back, and f1 leaves.
+        allocator.recover(bag("cpus:1;mem:256"), agent: "a1", framework: "ghost", refuseFor: nil, now: .zero)
+        allocator.removeFramework("f1")
+
+        allocator.addFramework("f2", roles: ["r"])
+        allocator.addFramework("f3", roles: ["s"])
+
+        let next = allocator.allocate(now: .seconds(1))
+        #expect(Set(next.map(\.agentID)) == ["a1", "a2"], "no filter of f1 applies to the frameworks added after it")
+        #expect(Set(next.map(\.frameworkID)).isSubset(of: ["f2", "f3"]))
+        #expect(allocator.free(on: "a1") == Resources())
+        #expect(allocator.allocated(on: "a1").keys.contains("ghost") == false)
+        #expect(allocator.allocated(to: "f1").isEmpty)
+        #expect(allocator.dominantShare(of: "ghost") == 0)
+        #expect(allocator.frameworkCount == 2)
+    }
 }

@@ -6,34 +6,77 @@ import Resources
 /// A pure value with no I/O and no clock: time comes in as `now`, the time since the
 /// master started. Bookkeeping is incremental: a cycle visits only active agents with
 /// something worth offering, and each allocation moves one framework and one role in
-/// the sorted orders instead of re-sorting.
+/// the sorted orders instead of re-sorting. The API speaks string IDs; inside, agents,
+/// frameworks, roles and resource names are numbered once, when first seen, so a cycle
+/// indexes arrays instead of hashing strings.
 public struct Allocator: Sendable {
     public private(set) var configuration: AllocatorConfiguration
 
     private struct AgentRecord: Sendable {
-        var slot: Int
         var total: Resources
-        /// `total` minus everything in `allocated`.
+        /// `total` minus every holding's total.
         var free: Resources
-        var allocated: [FrameworkID: Resources] = [:]
+        /// What each framework (by index) holds here.
+        var holdings: [Int: Holding] = [:]
+        /// Decline filters on this agent, by framework index.
+        var filters: [Int: [OfferFilter]] = [:]
         var isActive = true
+    }
+
+    /// What one framework holds on one agent.
+    private struct Holding: Sendable {
+        var total: Resources
+        /// The same resources by the role they were allocated for; empty while the
+        /// framework is not added (the agent reported them first).
+        var byRole: [RoleResources] = []
+
+        func resources(for role: Role) -> Resources? {
+            byRole.first { $0.role == role }?.resources
+        }
+
+        var sumOverRoles: Resources { byRole.reduce(Resources()) { $0 + $1.resources } }
+    }
+
+    private struct RoleResources: Sendable {
+        var role: Role
+        var resources: Resources
     }
 
     private struct FrameworkRecord: Sendable {
         var roles: Set<Role>
         var suppressedRoles: Set<Role> = []
         var isActive = true
-        /// What the framework holds, per agent and per role it was allocated for.
-        var allocations: [AgentID: [Role: Resources]] = [:]
+        /// Agents (by slot) where it holds resources tracked by role.
+        var heldAgents: Set<Int> = []
+        /// Agents (by slot) where it has decline filters.
+        var filteredAgents: Set<Int> = []
         var quantities = ScalarQuantities()
+        /// Its quantities per role (by index) it holds allocations for.
+        var roleQuantities: [(role: Int, quantities: ScalarQuantities)] = []
+
+        func quantities(in role: Int) -> ScalarQuantities? {
+            roleQuantities.first { $0.role == role }?.quantities
+        }
+    }
+
+    /// A framework ID known to the allocator: added, or holding resources on an agent
+    /// that re-registered before the framework did.
+    private struct FrameworkSlot: Sendable {
+        var id: FrameworkID
+        var record: FrameworkRecord?
+        /// Agents (by slot) holding its resources while it is not added.
+        var untrackedAgents: Set<Int> = []
     }
 
     private struct RoleRecord: Sendable {
+        var name: Role
+        var weight: Double
         var quantities = ScalarQuantities()
-        var frameworkQuantities: [FrameworkID: ScalarQuantities] = [:]
-        var subscribers: Set<FrameworkID> = []
-        /// Frameworks that may be offered resources for this role (active, subscribed,
-        /// not suppressed), in DRF order.
+        /// How many frameworks hold quantities for this role.
+        var allocatedFrameworkCount = 0
+        var subscribers: Set<Int> = []
+        /// Frameworks (by index) that may be offered resources for this role (active,
+        /// subscribed, not suppressed), in DRF order.
         var order = ShareOrder()
     }
 
@@ -44,17 +87,30 @@ public struct Allocator: Sendable {
         var expiry: Duration
     }
 
-    private var agents: [AgentID: AgentRecord] = [:]
-    private var frameworks: [FrameworkID: FrameworkRecord] = [:]
-    private var roles: [Role: RoleRecord] = [:]
-    /// Roles with at least one framework in their order, by weighted dominant share.
+    /// One allocation decided on an agent, before it is committed.
+    private struct Candidate {
+        var framework: Int
+        var role: Int
+        var resources: Resources
+        /// Whether `resources` are everything free on the agent.
+        var takesAllFree: Bool
+    }
+
+    private var agentSlots: [AgentID: Int] = [:]
+    /// By slot; `slots` hands slots out and remembers which agents are worth visiting.
+    private var agents: [AgentRecord?] = []
+    private var frameworkIndices: [FrameworkID: Int] = [:]
+    private var frameworks: [FrameworkSlot?] = []
+    private var vacantFrameworkIndices: [Int] = []
+    private var addedFrameworkCount = 0
+    private var roleIndices: [Role: Int] = [:]
+    private var roles: [RoleRecord?] = []
+    private var vacantRoleIndices: [Int] = []
+    /// Roles (by index) with at least one framework in their order, by weighted dominant share.
     private var roleOrder = ShareOrder()
     /// Marked: active agents whose free resources reach the minimum allocatable.
     private var slots = AgentSlots()
-    /// Agents holding resources of frameworks not added yet (an agent re-registered first).
-    private var untracked: [FrameworkID: Set<AgentID>] = [:]
-    private var filters: [AgentID: [FrameworkID: [OfferFilter]]] = [:]
-    private var filteredAgents: [FrameworkID: Set<AgentID>] = [:]
+    private var scalarNames = ScalarNames()
     /// Scalar totals of the active agents: the denominator of every share.
     private var clusterTotal = ScalarQuantities()
     /// Set when the cluster total or the weights changed: cached shares are re-sorted
@@ -68,63 +124,68 @@ public struct Allocator: Sendable {
         minimumAlternatives = configuration.minimumAllocatable.map { $0.flattened() }
     }
 
-    public var agentCount: Int { agents.count }
-    public var frameworkCount: Int { frameworks.count }
+    public var agentCount: Int { agentSlots.count }
+    public var frameworkCount: Int { addedFrameworkCount }
 
     // MARK: Agents
 
     /// Adds an agent with `total` resources, of which `allocated` are already used by
     /// frameworks' tasks (an agent re-registering); re-adding an agent replaces it.
     public mutating func addAgent(_ id: AgentID, total: Resources, allocated: [FrameworkID: Resources] = [:]) {
-        if agents[id] != nil { removeAgent(id) }
-        agents[id] = AgentRecord(slot: slots.assign(id), total: total, free: total)
-        clusterTotal += ScalarQuantities(total)
+        if agentSlots[id] != nil { removeAgent(id) }
+        let slot = slots.assign(id)
+        agentSlots[id] = slot
+        if slot == agents.count { agents.append(nil) }
+        agents[slot] = AgentRecord(total: total, free: total)
+        clusterTotal += ScalarQuantities(total, names: &scalarNames)
         sharesAreStale = true
         for (frameworkID, resources) in allocated.sorted(by: { $0.key < $1.key }) {
-            adopt(resources, framework: frameworkID, agent: id)
+            adopt(resources, framework: frameworkID, agent: slot)
         }
-        refreshOfferable(id)
+        refreshOfferable(slot)
     }
 
     /// Records resources already used by a framework's tasks on a known agent (found
     /// when the agent re-registers), capped to what is free there.
     public mutating func addUsed(_ resources: Resources, agent agentID: AgentID, framework frameworkID: FrameworkID) {
-        adopt(resources, framework: frameworkID, agent: agentID)
+        guard let slot = agentSlots[agentID] else { return }
+        adopt(resources, framework: frameworkID, agent: slot)
     }
 
     /// Removes an agent; its allocations and the filters on it vanish.
     public mutating func removeAgent(_ id: AgentID) {
-        guard let agent = agents[id] else { return }
-        for frameworkID in agent.allocated.keys.sorted() {
-            release(framework: frameworkID, agent: id)
+        guard let slot = agentSlots[id], let agent = agents[slot] else { return }
+        for framework in sortedByID(frameworks: agent.holdings.keys) {
+            release(framework: framework, agent: slot)
         }
         if agent.isActive {
-            clusterTotal -= ScalarQuantities(agent.total)
+            clusterTotal -= ScalarQuantities(agent.total, names: &scalarNames)
             sharesAreStale = true
         }
-        slots.release(agent.slot)
-        agents[id] = nil
-        if let removed = filters.removeValue(forKey: id) {
-            for frameworkID in removed.keys { forgetFilteredAgent(id, of: frameworkID) }
+        for framework in agents[slot]!.filters.keys {
+            frameworks[framework]?.record?.filteredAgents.remove(slot)
         }
+        slots.release(slot)
+        agents[slot] = nil
+        agentSlots[id] = nil
     }
 
     /// Stops offering an agent's resources (it is unreachable); allocations stay, and
     /// it no longer counts in the cluster total.
     public mutating func deactivateAgent(_ id: AgentID) {
-        guard let agent = agents[id], agent.isActive else { return }
-        agents[id]!.isActive = false
-        clusterTotal -= ScalarQuantities(agent.total)
+        guard let slot = agentSlots[id], let agent = agents[slot], agent.isActive else { return }
+        agents[slot]!.isActive = false
+        clusterTotal -= ScalarQuantities(agent.total, names: &scalarNames)
         sharesAreStale = true
-        refreshOfferable(id)
+        refreshOfferable(slot)
     }
 
     public mutating func activateAgent(_ id: AgentID) {
-        guard let agent = agents[id], !agent.isActive else { return }
-        agents[id]!.isActive = true
-        clusterTotal += ScalarQuantities(agent.total)
+        guard let slot = agentSlots[id], let agent = agents[slot], !agent.isActive else { return }
+        agents[slot]!.isActive = true
+        clusterTotal += ScalarQuantities(agent.total, names: &scalarNames)
         sharesAreStale = true
-        refreshOfferable(id)
+        refreshOfferable(slot)
     }
 
     // MARK: Frameworks
@@ -138,90 +199,92 @@ public struct Allocator: Sendable {
         suppressedRoles: Set<Role> = [],
         allocated: [AgentID: Resources] = [:]
     ) {
-        let isNew = frameworks[id] == nil
-        if isNew { frameworks[id] = FrameworkRecord(roles: []) }
-        frameworks[id]!.isActive = true
-        frameworks[id]!.suppressedRoles = suppressedRoles.intersection(newRoles)
-        updateFrameworkRoles(id, roles: newRoles)
-        for role in newRoles.sorted() { refreshEligibility(id, role: role) }
+        let framework = frameworkIndex(creating: id)
+        let isNew = frameworks[framework]!.record == nil
         if isNew {
-            for agentID in (untracked.removeValue(forKey: id) ?? []).sorted() {
-                guard let held = agents[agentID]?.allocated[id] else { continue }
-                for (role, part) in attribute(held, to: id) {
-                    track(part, framework: id, role: role, agent: agentID, removing: false)
+            frameworks[framework]!.record = FrameworkRecord(roles: [])
+            addedFrameworkCount += 1
+        }
+        frameworks[framework]!.record!.isActive = true
+        frameworks[framework]!.record!.suppressedRoles = suppressedRoles.intersection(newRoles)
+        updateRoles(of: framework, to: newRoles)
+        for role in newRoles.sorted() { refreshEligibility(framework, role: role) }
+        if isNew {
+            let untracked = frameworks[framework]!.untrackedAgents
+            frameworks[framework]!.untrackedAgents = []
+            for slot in sortedByID(agents: untracked) {
+                guard let held = agents[slot]?.holdings[framework]?.total else { continue }
+                for (role, part) in attribute(held, to: framework) {
+                    track(part, framework: framework, role: role, agent: slot, removing: false)
                 }
             }
         }
         for (agentID, resources) in allocated.sorted(by: { $0.key < $1.key }) {
-            guard let agent = agents[agentID] else { continue }
-            adopt(resources - (agent.allocated[id] ?? Resources()), framework: id, agent: agentID)
+            guard let slot = agentSlots[agentID], let agent = agents[slot] else { continue }
+            adopt(resources - (agent.holdings[framework]?.total ?? Resources()), framework: id, agent: slot)
         }
     }
 
     /// Removes a framework; everything allocated to it becomes free.
     public mutating func removeFramework(_ id: FrameworkID) {
-        var agentIDs = untracked[id] ?? []
-        agentIDs.formUnion(frameworks[id]?.allocations.keys.map { $0 } ?? [])
-        for agentID in agentIDs.sorted() {
-            release(framework: id, agent: agentID)
+        guard let framework = frameworkIndices[id], let entry = frameworks[framework] else { return }
+        let holders = entry.untrackedAgents.union(entry.record?.heldAgents ?? [])
+        for slot in sortedByID(agents: holders) {
+            release(framework: framework, agent: slot)
         }
-        removeFilters(of: id, roles: nil)
-        untracked[id] = nil
-        guard let record = frameworks.removeValue(forKey: id) else { return }
-        for role in record.roles.sorted() {
-            roles[role]?.subscribers.remove(id)
-            refreshEligibility(id, role: role)
+        removeFilters(of: framework, roles: nil)
+        // Releasing its last untracked holding forgets a framework that was never added.
+        frameworks[framework]?.untrackedAgents = []
+        if let record = frameworks[framework]?.record {
+            frameworks[framework]!.record = nil
+            addedFrameworkCount -= 1
+            for role in record.roles.sorted() {
+                if let index = roleIndices[role] { roles[index]!.subscribers.remove(framework) }
+                refreshEligibility(framework, role: role)
+            }
         }
+        releaseFrameworkIndexIfUnused(framework)
     }
 
     /// Stops offers to a disconnected framework; its allocations stay, its filters go.
     public mutating func deactivateFramework(_ id: FrameworkID) {
-        guard let record = frameworks[id], record.isActive else { return }
-        frameworks[id]!.isActive = false
-        removeFilters(of: id, roles: nil)
-        for role in record.roles.sorted() { refreshEligibility(id, role: role) }
+        guard let framework = frameworkIndices[id], let record = frameworks[framework]?.record, record.isActive
+        else { return }
+        frameworks[framework]!.record!.isActive = false
+        removeFilters(of: framework, roles: nil)
+        for role in record.roles.sorted() { refreshEligibility(framework, role: role) }
     }
 
     public mutating func activateFramework(_ id: FrameworkID) {
-        guard let record = frameworks[id], !record.isActive else { return }
-        frameworks[id]!.isActive = true
-        for role in record.roles.sorted() { refreshEligibility(id, role: role) }
+        guard let framework = frameworkIndices[id], let record = frameworks[framework]?.record, !record.isActive
+        else { return }
+        frameworks[framework]!.record!.isActive = true
+        for role in record.roles.sorted() { refreshEligibility(framework, role: role) }
     }
 
     /// Changes a framework's roles. Allocations made for a dropped role still count for
     /// that role until recovered; suppression and filters of dropped roles go.
     public mutating func updateFrameworkRoles(_ id: FrameworkID, roles newRoles: Set<Role>) {
-        guard let old = frameworks[id]?.roles else { return }
-        frameworks[id]!.roles = newRoles
-        frameworks[id]!.suppressedRoles.formIntersection(newRoles)
-        let dropped = old.subtracting(newRoles)
-        removeFilters(of: id, roles: dropped)
-        for role in dropped.sorted() {
-            roles[role]?.subscribers.remove(id)
-            refreshEligibility(id, role: role)
-        }
-        for role in newRoles.subtracting(old).sorted() {
-            roles[role, default: RoleRecord()].subscribers.insert(id)
-            refreshEligibility(id, role: role)
-        }
+        guard let framework = frameworkIndices[id] else { return }
+        updateRoles(of: framework, to: newRoles)
     }
 
     /// Stops offers to a framework for `roles` (nil: all its roles) until revived.
     public mutating func suppress(_ id: FrameworkID, roles suppressed: Set<Role>?) {
-        guard let record = frameworks[id] else { return }
+        guard let framework = frameworkIndices[id], let record = frameworks[framework]?.record else { return }
         let targets = (suppressed ?? record.roles).intersection(record.roles)
-        frameworks[id]!.suppressedRoles.formUnion(targets)
-        for role in targets.sorted() { refreshEligibility(id, role: role) }
+        frameworks[framework]!.record!.suppressedRoles.formUnion(targets)
+        for role in targets.sorted() { refreshEligibility(framework, role: role) }
     }
 
     /// Resumes offers to a framework for `roles` (nil: all its roles) and clears its
     /// decline filters for them.
     public mutating func revive(_ id: FrameworkID, roles revived: Set<Role>?) {
-        guard let record = frameworks[id] else { return }
+        guard let framework = frameworkIndices[id], let record = frameworks[framework]?.record else { return }
         let targets = revived ?? record.roles
-        frameworks[id]!.suppressedRoles.subtract(targets)
-        removeFilters(of: id, roles: targets)
-        for role in targets.intersection(record.roles).sorted() { refreshEligibility(id, role: role) }
+        frameworks[framework]!.record!.suppressedRoles.subtract(targets)
+        removeFilters(of: framework, roles: targets)
+        for role in targets.intersection(record.roles).sorted() { refreshEligibility(framework, role: role) }
     }
 
     // MARK: Resources
@@ -241,43 +304,46 @@ public struct Allocator: Sendable {
         refuseFor: Duration?,
         now: Duration
     ) {
+        guard let slot = agentSlots[agentID] else { return }
         var recoveredRoles: Set<Role> = []
-        if let held = agents[agentID]?.allocated[frameworkID] {
+        if let framework = frameworkIndices[frameworkID], let holding = agents[slot]!.holdings[framework] {
             var recovered = Resources()
-            if let byRole = frameworks[frameworkID]?.allocations[agentID] {
+            if !holding.byRole.isEmpty {
                 var remaining = resources
-                let candidates = (role.map { [$0] } ?? []) + byRole.keys.sorted().filter { $0 != role }
+                let candidates = (role.map { [$0] } ?? []) + holding.byRole.map(\.role).sorted().filter { $0 != role }
                 for candidate in candidates {
-                    guard let have = byRole[candidate] else { continue }
+                    guard let have = holding.resources(for: candidate) else { continue }
                     let piece = Self.intersection(remaining, have)
                     guard !piece.isEmpty else { continue }
-                    track(piece, framework: frameworkID, role: candidate, agent: agentID, removing: true)
+                    track(piece, framework: framework, role: candidate, agent: slot, removing: true)
                     remaining -= piece
                     recovered += piece
                     recoveredRoles.insert(candidate)
                 }
             } else {
-                recovered = Self.intersection(resources, held)
+                recovered = Self.intersection(resources, holding.total)
             }
-            let rest = held - recovered
-            agents[agentID]!.allocated[frameworkID] = rest.isEmpty ? nil : rest
-            agents[agentID]!.free += recovered
-            if rest.isEmpty, untracked[frameworkID]?.remove(agentID) != nil, untracked[frameworkID]!.isEmpty {
-                untracked[frameworkID] = nil
+            let rest = holding.total - recovered
+            if rest.isEmpty {
+                dropHolding(of: framework, on: slot)
+            } else {
+                agents[slot]!.holdings[framework]!.total = rest
             }
-            refreshOfferable(agentID)
+            agents[slot]!.free += recovered
+            if rest.isEmpty { forgetUntracked(framework, on: slot) }
+            refreshOfferable(slot)
         }
 
-        guard let refuseFor, refuseFor > .zero, !resources.isEmpty, agents[agentID] != nil,
-            let record = frameworks[frameworkID]
+        guard let refuseFor, refuseFor > .zero, !resources.isEmpty,
+            let framework = frameworkIndices[frameworkID], let record = frameworks[framework]?.record
         else { return }
         let filteredRoles = role.map { [$0] } ?? (recoveredRoles.isEmpty ? record.roles : recoveredRoles)
-        var list = (filters[agentID]?[frameworkID] ?? []).filter { $0.expiry > now }
+        var list = (agents[slot]!.filters[framework] ?? []).filter { $0.expiry > now }
         for filteredRole in filteredRoles.sorted() {
             list.append(OfferFilter(role: filteredRole, resources: resources, expiry: now + refuseFor))
         }
-        filters[agentID, default: [:]][frameworkID] = list
-        filteredAgents[frameworkID, default: []].insert(agentID)
+        agents[slot]!.filters[framework] = list
+        frameworks[framework]!.record!.filteredAgents.insert(slot)
     }
 
     /// A declined offer: `recover` with a filter for `refuseFor`, or for the configured
@@ -298,6 +364,9 @@ public struct Allocator: Sendable {
     /// Replaces the role weights; roles are re-sorted at the next cycle.
     public mutating func updateWeights(_ weights: RoleWeights) {
         configuration.weights = weights
+        for index in roles.indices where roles[index] != nil {
+            roles[index]!.weight = weights[roles[index]!.name]
+        }
         sharesAreStale = true
     }
 
@@ -315,34 +384,37 @@ public struct Allocator: Sendable {
         var visitOrder = slots.marked
         var generator = SplitMix64(seed: configuration.agentShuffleSeed ^ (cycle &* 0xD1B5_4A32_D192_ED03))
         visitOrder.shuffle(using: &generator)
+        allocations.reserveCapacity(visitOrder.count)
         for slot in visitOrder {
             guard !roleOrder.isEmpty else { break }
             guard let agentID = slots.ids[slot] else { continue }
-            while let allocation = nextAllocation(on: agentID, now: now) {
-                commit(allocation)
-                allocations.append(allocation)
+            while let candidate = nextAllocation(on: slot, now: now) {
+                commit(candidate, on: slot)
+                allocations.append(
+                    Allocation(
+                        frameworkID: frameworks[candidate.framework]!.id, role: roles[candidate.role]!.name,
+                        agentID: agentID, resources: candidate.resources))
             }
         }
         return allocations
     }
 
     /// The first role, then framework, in DRF order that may take this agent's free resources.
-    private mutating func nextAllocation(on agentID: AgentID, now: Duration) -> Allocation? {
-        guard let agent = agents[agentID], agent.isActive, isAllocatable(agent.free) else { return nil }
+    private mutating func nextAllocation(on slot: Int, now: Duration) -> Candidate? {
+        guard let agent = agents[slot], agent.isActive, isAllocatable(agent.free) else { return nil }
         let hasReservations = agent.free.contains(where: \.isReserved)
-        let agentFilters = filters[agentID]
+        let hasFilters = !agent.filters.isEmpty
         for roleEntry in roleOrder {
-            let role = roleEntry.id
-            let offerable = hasReservations ? agent.free.allocatable(to: role) : agent.free
+            let role = roleEntry.key
+            let offerable = hasReservations ? agent.free.allocatable(to: roleEntry.id) : agent.free
             if hasReservations, !isAllocatable(offerable) { continue }
-            guard let order = roles[role]?.order else { continue }
-            for entry in order {
-                if let list = agentFilters?[entry.id],
-                    isFiltered(entry.id, list, role: role, agent: agentID, offering: offerable, now: now)
+            for entry in roles[role]!.order {
+                if hasFilters, let list = agent.filters[entry.key],
+                    isFiltered(entry.key, list, role: roleEntry.id, agent: slot, offering: offerable, now: now)
                 {
                     continue
                 }
-                return Allocation(frameworkID: entry.id, role: role, agentID: agentID, resources: offerable)
+                return Candidate(framework: entry.key, role: role, resources: offerable, takesAllFree: !hasReservations)
             }
         }
         return nil
@@ -350,155 +422,241 @@ public struct Allocator: Sendable {
 
     /// Whether a live filter blocks the offer; drops expired filters on the way.
     private mutating func isFiltered(
-        _ frameworkID: FrameworkID, _ list: [OfferFilter], role: Role, agent agentID: AgentID,
+        _ framework: Int, _ list: [OfferFilter], role: Role, agent slot: Int,
         offering resources: Resources, now: Duration
     ) -> Bool {
-        let live = list.filter { $0.expiry > now }
-        if live.count != list.count {
+        var live = list
+        if list.contains(where: { $0.expiry <= now }) {
+            live = list.filter { $0.expiry > now }
             if live.isEmpty {
-                filters[agentID]?[frameworkID] = nil
-                if filters[agentID]?.isEmpty == true { filters[agentID] = nil }
-                forgetFilteredAgent(agentID, of: frameworkID)
+                agents[slot]!.filters[framework] = nil
+                frameworks[framework]?.record?.filteredAgents.remove(slot)
             } else {
-                filters[agentID]?[frameworkID] = live
+                agents[slot]!.filters[framework] = live
             }
         }
         return live.contains { $0.role == role && $0.resources.contains(resources) }
     }
 
-    private mutating func commit(_ allocation: Allocation) {
-        let agentID = allocation.agentID
-        agents[agentID]!.allocated[allocation.frameworkID, default: Resources()] += allocation.resources
-        agents[agentID]!.free -= allocation.resources
-        refreshOfferable(agentID)
-        track(allocation.resources, framework: allocation.frameworkID, role: allocation.role, agent: agentID, removing: false)
+    private mutating func commit(_ candidate: Candidate, on slot: Int) {
+        let framework = candidate.framework, resources = candidate.resources
+        let role = roles[candidate.role]!.name
+        if agents[slot]!.holdings[framework] == nil {
+            // The common case: a fresh holding, nothing to merge.
+            agents[slot]!.holdings[framework] = Holding(
+                total: resources, byRole: [RoleResources(role: role, resources: resources)])
+            frameworks[framework]!.record!.heldAgents.insert(slot)
+        } else {
+            agents[slot]!.holdings[framework]!.total += resources
+            addByRole(resources, framework: framework, role: role, agent: slot)
+        }
+        if candidate.takesAllFree {
+            agents[slot]!.free = Resources()
+        } else {
+            agents[slot]!.free -= resources
+        }
+        refreshOfferable(slot)
+        let quantities = ScalarQuantities(resources, names: &scalarNames)
+        if !quantities.isEmpty { account(quantities, framework: framework, role: candidate.role, removing: false) }
     }
 
     // MARK: Views
 
     /// An agent's total resources, nil for an unknown agent.
-    public func total(of agent: AgentID) -> Resources? { agents[agent]?.total }
+    public func total(of agent: AgentID) -> Resources? { agentSlots[agent].flatMap { agents[$0]?.total } }
 
     /// An agent's resources not allocated to any framework, nil for an unknown agent.
-    public func free(on agent: AgentID) -> Resources? { agents[agent]?.free }
+    public func free(on agent: AgentID) -> Resources? { agentSlots[agent].flatMap { agents[$0]?.free } }
 
     /// What each framework holds on an agent.
-    public func allocated(on agent: AgentID) -> [FrameworkID: Resources] { agents[agent]?.allocated ?? [:] }
+    public func allocated(on agent: AgentID) -> [FrameworkID: Resources] {
+        guard let slot = agentSlots[agent], let record = agents[slot] else { return [:] }
+        return Dictionary(uniqueKeysWithValues: record.holdings.map { (frameworks[$0.key]!.id, $0.value.total) })
+    }
 
     /// What a framework holds, per agent.
     public func allocated(to framework: FrameworkID) -> [AgentID: Resources] {
-        (frameworks[framework]?.allocations ?? [:]).mapValues { $0.values.reduce(Resources(), +) }
+        guard let index = frameworkIndices[framework], let record = frameworks[index]?.record else { return [:] }
+        return Dictionary(uniqueKeysWithValues: record.heldAgents.map { slot in
+            (slots.ids[slot]!, agents[slot]!.holdings[index]!.sumOverRoles)
+        })
     }
 
     /// A framework's dominant share over all its roles, against the active agents' total.
     public func dominantShare(of framework: FrameworkID) -> Double {
-        frameworks[framework]?.quantities.dominantShare(of: clusterTotal) ?? 0
+        guard let index = frameworkIndices[framework], let record = frameworks[index]?.record else { return 0 }
+        return record.quantities.dominantShare(of: clusterTotal)
     }
 
     /// A role's dominant share divided by its weight: what roles are sorted by.
     public func roleShare(of role: Role) -> Double {
-        (roles[role]?.quantities.dominantShare(of: clusterTotal) ?? 0) / configuration.weights[role]
+        let share = roleIndices[role].map { roles[$0]!.quantities.dominantShare(of: clusterTotal) } ?? 0
+        return share / configuration.weights[role]
     }
 
     // MARK: Bookkeeping
 
     /// Records `resources` (capped to what is free) as held by a framework on an agent.
-    private mutating func adopt(_ resources: Resources, framework frameworkID: FrameworkID, agent agentID: AgentID) {
-        guard let agent = agents[agentID] else { return }
+    private mutating func adopt(_ resources: Resources, framework frameworkID: FrameworkID, agent slot: Int) {
+        guard let agent = agents[slot] else { return }
         let piece = Self.intersection(resources, agent.free)
         guard !piece.isEmpty else { return }
-        agents[agentID]!.allocated[frameworkID, default: Resources()] += piece
-        agents[agentID]!.free -= piece
-        if frameworks[frameworkID] != nil {
-            for (role, part) in attribute(piece, to: frameworkID) {
-                track(part, framework: frameworkID, role: role, agent: agentID, removing: false)
+        let framework = frameworkIndex(creating: frameworkID)
+        agents[slot]!.holdings[framework, default: Holding(total: Resources())].total += piece
+        agents[slot]!.free -= piece
+        if frameworks[framework]!.record != nil {
+            for (role, part) in attribute(piece, to: framework) {
+                track(part, framework: framework, role: role, agent: slot, removing: false)
             }
         } else {
-            untracked[frameworkID, default: []].insert(agentID)
+            frameworks[framework]!.untrackedAgents.insert(slot)
         }
-        refreshOfferable(agentID)
+        refreshOfferable(slot)
     }
 
     /// Frees everything a framework holds on an agent.
-    private mutating func release(framework frameworkID: FrameworkID, agent agentID: AgentID) {
-        guard let held = agents[agentID]?.allocated[frameworkID] else { return }
-        if let byRole = frameworks[frameworkID]?.allocations[agentID] {
-            for (role, part) in byRole {
-                track(part, framework: frameworkID, role: role, agent: agentID, removing: true)
-            }
+    private mutating func release(framework: Int, agent slot: Int) {
+        guard let holding = agents[slot]?.holdings[framework] else { return }
+        for part in holding.byRole {
+            track(part.resources, framework: framework, role: part.role, agent: slot, removing: true)
         }
-        if untracked[frameworkID]?.remove(agentID) != nil, untracked[frameworkID]!.isEmpty {
-            untracked[frameworkID] = nil
-        }
-        agents[agentID]!.allocated[frameworkID] = nil
-        agents[agentID]!.free += held
-        refreshOfferable(agentID)
+        dropHolding(of: framework, on: slot)
+        agents[slot]!.free += holding.total
+        forgetUntracked(framework, on: slot)
+        refreshOfferable(slot)
     }
 
-    /// Adds or removes a framework's allocation for a role on an agent in the per-role
+    private mutating func dropHolding(of framework: Int, on slot: Int) {
+        if agents[slot]!.holdings.removeValue(forKey: framework)?.byRole.isEmpty == false {
+            frameworks[framework]!.record?.heldAgents.remove(slot)
+        }
+    }
+
+    /// Forgets that an agent holds resources of a framework not added yet, and the
+    /// framework's number once nothing refers to it.
+    private mutating func forgetUntracked(_ framework: Int, on slot: Int) {
+        guard frameworks[framework]?.untrackedAgents.remove(slot) != nil else { return }
+        releaseFrameworkIndexIfUnused(framework)
+    }
+
+    /// Adds or removes a framework's allocation for a role on an agent in its per-role
     /// books, and moves the framework and the role to their new places in DRF order.
     private mutating func track(
-        _ resources: Resources, framework frameworkID: FrameworkID, role: Role, agent agentID: AgentID,
-        removing: Bool
+        _ resources: Resources, framework: Int, role: Role, agent slot: Int, removing: Bool
     ) {
-        guard !resources.isEmpty, frameworks[frameworkID] != nil else { return }
-        var byRole = frameworks[frameworkID]!.allocations[agentID] ?? [:]
+        guard !resources.isEmpty, frameworks[framework]?.record != nil else { return }
         if removing {
-            let rest = (byRole[role] ?? Resources()) - resources
-            byRole[role] = rest.isEmpty ? nil : rest
-        } else {
-            byRole[role, default: Resources()] += resources
-        }
-        frameworks[frameworkID]!.allocations[agentID] = byRole.isEmpty ? nil : byRole
-
-        let quantities = ScalarQuantities(resources)
-        guard !quantities.isEmpty else { return }
-        if removing {
-            frameworks[frameworkID]!.quantities -= quantities
-            roles[role, default: RoleRecord()].quantities -= quantities
-            roles[role]!.frameworkQuantities[frameworkID, default: ScalarQuantities()] -= quantities
-            if roles[role]!.frameworkQuantities[frameworkID]!.isEmpty {
-                roles[role]!.frameworkQuantities[frameworkID] = nil
+            let byRole = agents[slot]!.holdings[framework]!.byRole
+            if let position = byRole.firstIndex(where: { $0.role == role }) {
+                let rest = byRole[position].resources - resources
+                if rest.isEmpty {
+                    agents[slot]!.holdings[framework]!.byRole.remove(at: position)
+                    if byRole.count == 1 { frameworks[framework]!.record!.heldAgents.remove(slot) }
+                } else {
+                    agents[slot]!.holdings[framework]!.byRole[position].resources = rest
+                }
             }
         } else {
-            frameworks[frameworkID]!.quantities += quantities
-            roles[role, default: RoleRecord()].quantities += quantities
-            roles[role]!.frameworkQuantities[frameworkID, default: ScalarQuantities()] += quantities
+            addByRole(resources, framework: framework, role: role, agent: slot)
         }
-        if roles[role]!.order.contains(frameworkID) {
-            let share = frameworkShare(frameworkID, in: role)
-            roles[role]!.order.set(frameworkID, share: share)
+        let quantities = ScalarQuantities(resources, names: &scalarNames)
+        guard !quantities.isEmpty else { return }
+        account(quantities, framework: framework, role: roleIndex(creating: role), removing: removing)
+    }
+
+    /// Adds to a framework's per-role books on an agent whose holding exists.
+    private mutating func addByRole(_ resources: Resources, framework: Int, role: Role, agent slot: Int) {
+        let byRole = agents[slot]!.holdings[framework]!.byRole
+        if let position = byRole.firstIndex(where: { $0.role == role }) {
+            agents[slot]!.holdings[framework]!.byRole[position].resources += resources
+        } else {
+            agents[slot]!.holdings[framework]!.byRole.append(RoleResources(role: role, resources: resources))
+            if byRole.isEmpty { frameworks[framework]!.record!.heldAgents.insert(slot) }
         }
+    }
+
+    /// Adds or removes non-empty allocated quantities of a framework for a role, and
+    /// moves both in DRF order.
+    private mutating func account(_ quantities: ScalarQuantities, framework: Int, role: Int, removing: Bool) {
+        let held = frameworks[framework]!.record!.roleQuantities
+        let position = held.firstIndex { $0.role == role }
+        if removing {
+            frameworks[framework]!.record!.quantities -= quantities
+            roles[role]!.quantities -= quantities
+            if let position {
+                frameworks[framework]!.record!.roleQuantities[position].quantities -= quantities
+                if frameworks[framework]!.record!.roleQuantities[position].quantities.isEmpty {
+                    frameworks[framework]!.record!.roleQuantities.remove(at: position)
+                    roles[role]!.allocatedFrameworkCount -= 1
+                }
+            } else {
+                var negative = ScalarQuantities()
+                negative -= quantities
+                frameworks[framework]!.record!.roleQuantities.append((role, negative))
+                roles[role]!.allocatedFrameworkCount += 1
+            }
+        } else {
+            frameworks[framework]!.record!.quantities += quantities
+            roles[role]!.quantities += quantities
+            if let position {
+                frameworks[framework]!.record!.roleQuantities[position].quantities += quantities
+            } else {
+                frameworks[framework]!.record!.roleQuantities.append((role, quantities))
+                roles[role]!.allocatedFrameworkCount += 1
+            }
+        }
+        let share = frameworkShare(framework, in: role)
+        roles[role]!.order.update(framework, share: share)
         refreshRoleOrder(role)
+    }
+
+    private mutating func updateRoles(of framework: Int, to newRoles: Set<Role>) {
+        guard let old = frameworks[framework]?.record?.roles else { return }
+        frameworks[framework]!.record!.roles = newRoles
+        frameworks[framework]!.record!.suppressedRoles.formIntersection(newRoles)
+        let dropped = old.subtracting(newRoles)
+        removeFilters(of: framework, roles: dropped)
+        for role in dropped.sorted() {
+            if let index = roleIndices[role] { roles[index]!.subscribers.remove(framework) }
+            refreshEligibility(framework, role: role)
+        }
+        for role in newRoles.subtracting(old).sorted() {
+            roles[roleIndex(creating: role)]!.subscribers.insert(framework)
+            refreshEligibility(framework, role: role)
+        }
     }
 
     /// Puts a framework into, or takes it out of, a role's order according to whether
     /// it may be offered resources for that role.
-    private mutating func refreshEligibility(_ frameworkID: FrameworkID, role: Role) {
-        let isEligible = frameworks[frameworkID].map {
+    private mutating func refreshEligibility(_ framework: Int, role: Role) {
+        let isEligible = frameworks[framework]?.record.map {
             $0.isActive && $0.roles.contains(role) && !$0.suppressedRoles.contains(role)
         } ?? false
         if isEligible {
-            let share = frameworkShare(frameworkID, in: role)
-            roles[role, default: RoleRecord()].order.set(frameworkID, share: share)
-        } else {
-            roles[role]?.order.remove(frameworkID)
+            let index = roleIndex(creating: role)
+            let share = frameworkShare(framework, in: index)
+            roles[index]!.order.set(framework, id: frameworks[framework]!.id, share: share)
+            refreshRoleOrder(index)
+        } else if let index = roleIndices[role] {
+            roles[index]!.order.remove(framework)
+            refreshRoleOrder(index)
         }
-        refreshRoleOrder(role)
     }
 
     /// Moves a role in the role order, or takes it out when no framework may take offers
     /// for it; forgets roles with neither frameworks nor allocations.
-    private mutating func refreshRoleOrder(_ role: Role) {
-        guard let record = roles[role] else {
+    private mutating func refreshRoleOrder(_ role: Int) {
+        guard roles[role] != nil else { return }
+        if roles[role]!.order.isEmpty {
             roleOrder.remove(role)
-            return
-        }
-        if record.order.isEmpty {
-            roleOrder.remove(role)
-            if record.subscribers.isEmpty, record.frameworkQuantities.isEmpty { roles[role] = nil }
+            if roles[role]!.subscribers.isEmpty, roles[role]!.allocatedFrameworkCount == 0 {
+                roleIndices[roles[role]!.name] = nil
+                roles[role] = nil
+                vacantRoleIndices.append(role)
+            }
         } else {
-            roleOrder.set(role, share: record.quantities.dominantShare(of: clusterTotal) / configuration.weights[role])
+            let share = roles[role]!.quantities.dominantShare(of: clusterTotal) / roles[role]!.weight
+            roleOrder.set(role, id: roles[role]!.name, share: share)
         }
     }
 
@@ -506,42 +664,65 @@ public struct Allocator: Sendable {
     private mutating func resort() {
         sharesAreStale = false
         let total = clusterTotal
-        for role in Array(roles.keys) {
-            let quantities = roles[role]!.frameworkQuantities
-            roles[role]!.order.rebuild { quantities[$0]?.dominantShare(of: total) ?? 0 }
+        let frameworks = self.frameworks
+        for role in roles.indices where roles[role] != nil {
+            roles[role]!.order.rebuild { frameworks[$0]?.record?.quantities(in: role)?.dominantShare(of: total) ?? 0 }
         }
         let current = roles
-        let weights = configuration.weights
         roleOrder.rebuild { role in
-            (current[role]?.quantities.dominantShare(of: total) ?? 0) / weights[role]
+            (current[role]?.quantities.dominantShare(of: total) ?? 0) / (current[role]?.weight ?? 1)
         }
     }
 
-    private func frameworkShare(_ frameworkID: FrameworkID, in role: Role) -> Double {
-        roles[role]?.frameworkQuantities[frameworkID]?.dominantShare(of: clusterTotal) ?? 0
+    private func frameworkShare(_ framework: Int, in role: Int) -> Double {
+        guard frameworks[framework]?.record != nil else { return 0 }
+        return frameworks[framework]!.record!.quantities(in: role)?.dominantShare(of: clusterTotal) ?? 0
     }
 
-    private mutating func refreshOfferable(_ agentID: AgentID) {
-        guard let agent = agents[agentID] else { return }
+    private mutating func refreshOfferable(_ slot: Int) {
+        guard let agent = agents[slot] else { return }
         if agent.isActive, isAllocatable(agent.free) {
-            slots.mark(agent.slot)
+            slots.mark(slot)
         } else {
-            slots.unmark(agent.slot)
+            slots.unmark(slot)
         }
     }
 
-    /// Whether `resources` hold at least one minimum-allocatable alternative.
+    /// Whether `resources` hold at least one minimum-allocatable alternative, comparing
+    /// by name whatever the reservation.
     private func isAllocatable(_ resources: Resources) -> Bool {
         guard !resources.isEmpty else { return false }
         guard !minimumAlternatives.isEmpty else { return true }
-        let flat = resources.flattened()
-        return minimumAlternatives.contains { flat.contains($0) }
+        return minimumAlternatives.contains { Self.flattenedContains(resources, $0) }
+    }
+
+    /// `resources.flattened().contains(flat)` for a flattened `flat`, without building
+    /// the flattened copy: each needed entry against the sum, over all roles, of the
+    /// entries of the same name and kind.
+    private static func flattenedContains(_ resources: Resources, _ flat: Resources) -> Bool {
+        flat.allSatisfy { needed in
+            switch needed.value {
+            case .scalar(let want):
+                var have = Scalar.zero
+                var found = false
+                for resource in resources where resource.name == needed.name {
+                    if case .scalar(let amount) = resource.value {
+                        have = have + amount
+                        found = true
+                    }
+                }
+                return found && have >= want
+            case .ranges, .set:
+                let same = Resources(resources.filter { $0.name == needed.name }).flattened()
+                return same.contains(Resources([needed]))
+            }
+        }
     }
 
     /// Which role untagged resources (reported by an agent or a re-registering
     /// framework) were allocated for: a reservation's role, or the framework's first role.
-    private func attribute(_ resources: Resources, to frameworkID: FrameworkID) -> [Role: Resources] {
-        let subscribed = (frameworks[frameworkID]?.roles ?? []).sorted()
+    private func attribute(_ resources: Resources, to framework: Int) -> [Role: Resources] {
+        let subscribed = (frameworks[framework]?.record?.roles ?? []).sorted()
         var byRole: [Role: Resources] = [:]
         for resource in resources {
             let role: Role
@@ -556,26 +737,67 @@ public struct Allocator: Sendable {
     }
 
     /// Drops a framework's filters for `roles` (nil: all) on every agent.
-    private mutating func removeFilters(of frameworkID: FrameworkID, roles filteredRoles: Set<Role>?) {
-        guard let agentIDs = filteredAgents[frameworkID] else { return }
-        for agentID in agentIDs {
+    private mutating func removeFilters(of framework: Int, roles filteredRoles: Set<Role>?) {
+        guard let filtered = frameworks[framework]?.record?.filteredAgents, !filtered.isEmpty else { return }
+        for slot in filtered {
             let rest = filteredRoles.map { dropped in
-                (filters[agentID]?[frameworkID] ?? []).filter { !dropped.contains($0.role) }
+                (agents[slot]?.filters[framework] ?? []).filter { !dropped.contains($0.role) }
             } ?? []
             if rest.isEmpty {
-                filters[agentID]?[frameworkID] = nil
-                if filters[agentID]?.isEmpty == true { filters[agentID] = nil }
-                forgetFilteredAgent(agentID, of: frameworkID)
+                agents[slot]?.filters[framework] = nil
+                frameworks[framework]!.record!.filteredAgents.remove(slot)
             } else {
-                filters[agentID]?[frameworkID] = rest
+                agents[slot]?.filters[framework] = rest
             }
         }
     }
 
-    private mutating func forgetFilteredAgent(_ agentID: AgentID, of frameworkID: FrameworkID) {
-        if filteredAgents[frameworkID]?.remove(agentID) != nil, filteredAgents[frameworkID]!.isEmpty {
-            filteredAgents[frameworkID] = nil
+    // MARK: Numbering
+
+    private mutating func frameworkIndex(creating id: FrameworkID) -> Int {
+        if let index = frameworkIndices[id] { return index }
+        let entry = FrameworkSlot(id: id)
+        let index: Int
+        if let vacant = vacantFrameworkIndices.popLast() {
+            index = vacant
+            frameworks[index] = entry
+        } else {
+            index = frameworks.count
+            frameworks.append(entry)
         }
+        frameworkIndices[id] = index
+        return index
+    }
+
+    /// Frees a framework's number when it is neither added nor holding anything.
+    private mutating func releaseFrameworkIndexIfUnused(_ index: Int) {
+        guard let entry = frameworks[index], entry.record == nil, entry.untrackedAgents.isEmpty else { return }
+        frameworks[index] = nil
+        frameworkIndices[entry.id] = nil
+        vacantFrameworkIndices.append(index)
+    }
+
+    private mutating func roleIndex(creating role: Role) -> Int {
+        if let index = roleIndices[role] { return index }
+        let record = RoleRecord(name: role, weight: configuration.weights[role])
+        let index: Int
+        if let vacant = vacantRoleIndices.popLast() {
+            index = vacant
+            roles[index] = record
+        } else {
+            index = roles.count
+            roles.append(record)
+        }
+        roleIndices[role] = index
+        return index
+    }
+
+    private func sortedByID(frameworks indices: some Sequence<Int>) -> [Int] {
+        indices.sorted { frameworks[$0]!.id < frameworks[$1]!.id }
+    }
+
+    private func sortedByID(agents indices: some Sequence<Int>) -> [Int] {
+        indices.sorted { slots.ids[$0]! < slots.ids[$1]! }
     }
 
     /// What `a` and `b` have in common (for scalars, the smaller amount).

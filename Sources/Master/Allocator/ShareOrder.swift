@@ -1,52 +1,64 @@
-/// IDs sorted by a cached share, ascending, ties broken by ID: one level of the DRF sorter.
+/// Members sorted by a cached share, ascending, ties broken by ID: one level of the DRF sorter.
 ///
-/// Stored as a list of small sorted chunks, so moving one ID after its share changed
-/// costs O(√n) rather than shifting the whole array.
+/// Members are known by a small integer key (a framework's or a role's index in the
+/// allocator) and carry their ID for the tie-break. Stored as a list of small sorted
+/// chunks, so moving one member after its share changed costs O(√n) rather than
+/// shifting the whole array.
 struct ShareOrder: Sendable, Sequence {
     struct Entry: Comparable, Sendable {
         var share: Double
         var id: String
+        var key: Int
 
         static func < (lhs: Entry, rhs: Entry) -> Bool {
             lhs.share != rhs.share ? lhs.share < rhs.share : lhs.id < rhs.id
+        }
+
+        static func == (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.key == rhs.key && lhs.share == rhs.share
         }
     }
 
     private static let chunkCapacity = 128
     private var chunks: [[Entry]] = []
-    private var shares: [String: Double] = [:]
+    /// Each member's cached share and ID, by key.
+    private var members: [Int: (share: Double, id: String)] = [:]
 
-    var isEmpty: Bool { shares.isEmpty }
-    var count: Int { shares.count }
-
-    func contains(_ id: String) -> Bool { shares[id] != nil }
-
-    /// The cached share of `id`, if present.
-    func share(of id: String) -> Double? { shares[id] }
+    var isEmpty: Bool { members.isEmpty }
 
     func makeIterator() -> FlattenSequence<[[Entry]]>.Iterator {
         chunks.joined().makeIterator()
     }
 
-    /// Inserts `id`, or moves it if its share changed.
-    mutating func set(_ id: String, share: Double) {
-        if let old = shares[id] {
-            guard old != share else { return }
-            removeEntry(Entry(share: old, id: id))
+    /// Inserts the member `key` named `id`, or moves it if its share changed.
+    mutating func set(_ key: Int, id: String, share: Double) {
+        if let old = members.updateValue((share, id), forKey: key) {
+            guard old.share != share else { return }
+            removeEntry(Entry(share: old.share, id: old.id, key: key))
         }
-        shares[id] = share
-        insertEntry(Entry(share: share, id: id))
+        insertEntry(Entry(share: share, id: id, key: key))
     }
 
-    mutating func remove(_ id: String) {
-        guard let old = shares.removeValue(forKey: id) else { return }
-        removeEntry(Entry(share: old, id: id))
+    /// Moves the member `key` if it is present and its share changed.
+    mutating func update(_ key: Int, share: Double) {
+        guard let index = members.index(forKey: key) else { return }
+        let old = members.values[index]
+        guard old.share != share else { return }
+        members.values[index].share = share
+        removeEntry(Entry(share: old.share, id: old.id, key: key))
+        insertEntry(Entry(share: share, id: old.id, key: key))
     }
 
-    /// Recomputes every share (after the cluster total or the weights changed) and re-sorts.
-    mutating func rebuild(_ share: (String) -> Double) {
-        let entries = shares.keys.map { Entry(share: share($0), id: $0) }.sorted()
-        shares = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0.share) })
+    mutating func remove(_ key: Int) {
+        guard let old = members.removeValue(forKey: key) else { return }
+        removeEntry(Entry(share: old.share, id: old.id, key: key))
+    }
+
+    /// Recomputes every share from the member's key (after the cluster total or the
+    /// weights changed) and re-sorts.
+    mutating func rebuild(_ share: (Int) -> Double) {
+        let entries = members.map { Entry(share: share($0.key), id: $0.value.id, key: $0.key) }.sorted()
+        members = Dictionary(uniqueKeysWithValues: entries.map { ($0.key, ($0.share, $0.id)) })
         let half = Self.chunkCapacity / 2
         chunks = stride(from: 0, to: entries.count, by: half).map {
             Array(entries[$0..<Swift.min($0 + half, entries.count)])
