@@ -10,6 +10,10 @@ import Messaging
 /// group, reports TASK_RUNNING and the terminal state with reliable updates (re-sent
 /// until the agent acknowledges them), applies the kill policy (SIGTERM, grace,
 /// SIGKILL of the whole group), and, in a group, kills the other tasks when one fails.
+/// Before a task starts it fetches the task's `CommandInfo.uris` into its directory
+/// (see ``URIFetcher``); while it runs it runs the task's `HealthCheck` (see
+/// ``HealthCheckTracker``), reporting health changes as TASK_RUNNING updates with
+/// `healthy` set and killing the task after too many failures in a row.
 /// It exits once every task has ended and every update is acknowledged.
 public actor BuiltInExecutor {
     struct RunningTask {
@@ -17,6 +21,10 @@ public actor BuiltInExecutor {
         var processGroup: pid_t?
         var state: Agora_V1_TaskState
         var killRequested = false
+        /// Why the health check killed the task, for its terminal update.
+        var healthFailure: String?
+        var healthTracker: HealthCheckTracker?
+        var healthChecks: Task<Void, Never>?
     }
 
     private let frameworkID: String
@@ -25,6 +33,8 @@ public actor BuiltInExecutor {
     private let agent: DealerEndpoint
     private let logger: Logger
     private let defaultGracePeriod: Duration = .seconds(3)
+    private let startedAt = ContinuousClock.now
+    private let fetcher = URIFetcher()
     private var subscribed = false
     private var isGroup = false
     private var tasks: [String: RunningTask] = [:]
@@ -145,6 +155,28 @@ public actor BuiltInExecutor {
             directory = sandbox + "/tasks/" + taskID
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        var healthCheck: HealthCheckSpec?
+        if task.hasHealthCheck {
+            do {
+                healthCheck = try HealthCheckSpec(task.healthCheck, directory: directory, environment: environment)
+            } catch {
+                report(taskID, state: .taskFailed, message: "invalid health check: \(error)", reason: .taskInvalid)
+                await taskEndedBadly(taskID)
+                return
+            }
+        }
+        if !task.command.uris.isEmpty {
+            do {
+                try await fetcher.fetchAll(task.command.uris, into: directory)
+            } catch {
+                logger.warning("task \(taskID): \(error)")
+                report(taskID, state: .taskFailed, message: error.description, reason: .containerLaunchFailed)
+                await taskEndedBadly(taskID)
+                return
+            }
+            // A kill or shutdown may have come while fetching.
+            guard let current = tasks[taskID], !current.killRequested, !current.state.isTerminal else { return }
+        }
         let command = task.command
         let shell = !command.hasShell || command.shell
         // Mesos convention: without a shell, `arguments` is the whole argv, argv[0] first.
@@ -161,6 +193,7 @@ public actor BuiltInExecutor {
                 let status = await ChildProcessMonitor.shared.waitForExit(pid)
                 await self.taskExited(taskID, status: status)
             }
+            if let healthCheck { startHealthChecks(taskID, healthCheck) }
         } catch {
             report(taskID, state: .taskFailed, message: "could not start the command: \(error)",
                    reason: .commandExecutorFailed)
@@ -170,9 +203,14 @@ public actor BuiltInExecutor {
 
     private func taskExited(_ taskID: String, status: ExitStatus) async {
         guard let task = tasks[taskID] else { return }
+        task.healthChecks?.cancel()
         if let group = task.processGroup { _ = Foundation.kill(-group, SIGKILL) }  // no leftovers
         let code: Int32? = if case .exited(let value) = status { value } else { nil }
-        if task.killRequested {
+        if let failure = task.healthFailure {
+            report(taskID, state: .taskKilled, message: "killed because \(failure) (the command \(status))", exitCode: code,
+                   healthy: false)
+            await taskEndedBadly(taskID)
+        } else if task.killRequested {
             report(taskID, state: .taskKilled, message: "killed: the command \(status)", exitCode: code)
         } else if status.isSuccess {
             report(taskID, state: .taskFinished, message: "the command exited with status 0", exitCode: 0)
@@ -183,7 +221,7 @@ public actor BuiltInExecutor {
         }
     }
 
-    /// In a task group, one failure ends the others.
+    /// In a task group, one failure (or a kill by its health check) ends the others.
     private func taskEndedBadly(_ taskID: String) async {
         guard isGroup else { return }
         for other in tasks.keys.sorted() where other != taskID {
@@ -199,7 +237,8 @@ public actor BuiltInExecutor {
             report(taskID, state: .taskKilled, message: "killed before it started")
             return
         }
-        report(taskID, state: .taskKilling, message: "sending SIGTERM")
+        report(taskID, state: .taskKilling, message: task.healthFailure.map { "\($0); sending SIGTERM" } ?? "sending SIGTERM",
+               healthy: task.healthFailure == nil ? nil : false)
         let gracePeriod = grace ?? (task.info.hasKillPolicy ? Self.duration(task.info.killPolicy.gracePeriod) : nil)
             ?? defaultGracePeriod
         // The exit itself is reported by the launch path once the process is reaped;
@@ -208,7 +247,7 @@ public actor BuiltInExecutor {
     }
 
     private func report(_ taskID: String, state: Agora_V1_TaskState, message: String, exitCode: Int32? = nil,
-                        reason: Agora_V1_TaskStatus.Reason? = nil) {
+                        reason: Agora_V1_TaskStatus.Reason? = nil, healthy: Bool? = nil) {
         guard var task = tasks[taskID], !task.state.isTerminal else { return }
         task.state = state
         tasks[taskID] = task
@@ -221,6 +260,7 @@ public actor BuiltInExecutor {
         status.timestamp = Date().timeIntervalSince1970
         status.uuid = withUnsafeBytes(of: UUID().uuid) { Data($0) }
         if let reason { status.reason = reason }
+        if let healthy { status.healthy = healthy }
         if let exitCode {
             var label = Agora_V1_Label()
             label.key = "exit_code"
@@ -230,6 +270,50 @@ public actor BuiltInExecutor {
         unacknowledged[status.uuid] = status
         order.append(status.uuid)
         sendUpdate(status)
+    }
+
+    // MARK: - Health checks
+
+    /// Time on the executor's monotonic clock, the health trackers' time base.
+    private var now: Duration { ContinuousClock.now - startedAt }
+
+    private func startHealthChecks(_ taskID: String, _ check: HealthCheckSpec) {
+        let tracker = HealthCheckTracker(policy: check.policy, taskStartedAt: now)
+        guard case .runCheck(let first) = tracker.firstCheck else { return }
+        tasks[taskID]?.healthTracker = tracker
+        tasks[taskID]?.healthChecks = Task {
+            var next: Duration? = first
+            while let at = next, !Task.isCancelled {
+                do { try await Task.sleep(until: startedAt + at, clock: .continuous) } catch { return }
+                let outcome = await check.probe.run(timeout: check.policy.timeout)
+                next = await healthCheckCompleted(taskID, outcome)
+            }
+        }
+    }
+
+    /// Feeds one result to the task's tracker and carries out its directives; returns
+    /// when the next check is due, or nil to stop checking.
+    private func healthCheckCompleted(_ taskID: String, _ outcome: HealthCheckOutcome) async -> Duration? {
+        guard let task = tasks[taskID], task.state == .taskRunning, !task.killRequested,
+              var tracker = task.healthTracker else { return nil }
+        let directives = tracker.checkCompleted(outcome, now: now)
+        tasks[taskID]?.healthTracker = tracker
+        var next: Duration?
+        for directive in directives {
+            switch directive {
+            case .runCheck(let at):
+                next = at
+            case .reportHealth(let healthy, let message):
+                logger.info("task \(taskID): \(message)")
+                report(taskID, state: .taskRunning, message: message, reason: .taskHealthCheckStatusUpdated,
+                       healthy: healthy)
+            case .killTask(let message):
+                logger.notice("task \(taskID): \(message); killing it")
+                tasks[taskID]?.healthFailure = message
+                await kill(taskID, grace: nil)
+            }
+        }
+        return next
     }
 
     private func sendSubscribe() {

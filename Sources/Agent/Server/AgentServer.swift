@@ -455,12 +455,17 @@ public final class AgentSnapshotStore: Sendable {
 }
 
 /// The agent's `/state` document.
+///
+/// `directory` is the absolute path of a task's files (`stdout`, `stderr`, fetched
+/// URIs) and of an executor's sandbox, for `/files/read`. It is absent for a task
+/// whose executor has already ended.
 struct AgentStateView: Codable {
     struct Task: Codable {
         var id: String
         var frameworkID: String
         var executorID: String
         var state: String
+        var directory: String?
     }
 
     struct Executor: Codable {
@@ -469,6 +474,7 @@ struct AgentStateView: Codable {
         var containerID: String
         var phase: String
         var tasks: [String]
+        var directory: String?
     }
 
     var agentID: String?
@@ -486,14 +492,34 @@ struct AgentStateView: Codable {
         hostname = core.configuration.agentInfo.hostname
         self.workDirectory = workDirectory
         self.isolation = isolation
-        tasks = core.tasks.values.sorted { $0.key < $1.key }.map {
-            Task(id: $0.key.taskID, frameworkID: $0.key.frameworkID, executorID: $0.executorID, state: $0.state.name)
+        tasks = core.tasks.values.sorted { $0.key < $1.key }.map { task in
+            let executor = core.executors[ExecutorKey(frameworkID: task.key.frameworkID, executorID: task.executorID)]
+            return Task(id: task.key.taskID, frameworkID: task.key.frameworkID, executorID: task.executorID,
+                        state: task.state.name,
+                        directory: executor.flatMap { Self.taskDirectory(task, executor: $0, workDirectory: workDirectory) })
         }
         executors = core.executors.values.sorted { $0.key < $1.key }.map {
             Executor(id: $0.key.executorID, frameworkID: $0.key.frameworkID, containerID: $0.containerID,
-                     phase: "\($0.phase)", tasks: $0.tasks.sorted())
+                     phase: "\($0.phase)", tasks: $0.tasks.sorted(),
+                     directory: Self.sandbox(of: $0, workDirectory: workDirectory))
         }
         unacknowledgedUpdates = core.unacknowledgedUpdateCount
+    }
+
+    static func sandbox(of executor: AgentExecutor, workDirectory: String) -> String? {
+        try? Sandbox(workDir: workDirectory, frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
+                     containerID: executor.containerID).path
+    }
+
+    /// Where the task's files are: the sandbox for a command task (whose built-in
+    /// executor is named after it) or a custom executor's task; `sandbox/tasks/<taskID>`
+    /// for a task of a group run by the built-in executor (see `BuiltInExecutor`).
+    static func taskDirectory(_ task: AgentTask, executor: AgentExecutor, workDirectory: String) -> String? {
+        guard let sandbox = sandbox(of: executor, workDirectory: workDirectory) else { return nil }
+        let isCommandTask = !task.info.hasExecutor && executor.key.executorID == task.key.taskID
+        guard executor.isBuiltIn, !isCommandTask else { return sandbox }
+        guard (try? Sandbox.validateID(task.key.taskID, kind: "task ID")) != nil else { return nil }
+        return sandbox + "/tasks/" + task.key.taskID
     }
 
     func metricsText(_ counters: AgentCounters) -> String {
