@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Agora", path: ".."),
+        // Already in the graph through Agora; named so LaunchBench can quiet the driver's log.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -16,6 +18,23 @@ let package = Package(
                 .product(name: "Master", package: "Agora"),
                 .product(name: "Resources", package: "Agora"),
             ]
+        ),
+        .target(
+            name: "LaunchBenchCore"
+        ),
+        .executableTarget(
+            name: "LaunchBench",
+            dependencies: [
+                "LaunchBenchCore",
+                .product(name: "Framework", package: "Agora"),
+                .product(name: "AgoraProto", package: "Agora"),
+                .product(name: "Resources", package: "Agora"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "LaunchBenchCoreTests",
+            dependencies: ["LaunchBenchCore"]
         ),
         .executableTarget(
             name: "MessagingBench",

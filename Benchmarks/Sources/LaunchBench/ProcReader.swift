@@ -1,0 +1,53 @@
+import Foundation
+import LaunchBenchCore
+
+/// Reads `/proc` with plain system calls; the parsing is in `ProcFiles`.
+enum ProcReader {
+    /// The IDs of every process now in `/proc`.
+    static func pids() -> [Int32] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var pids: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let pid = Int32(name) { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// The whole file, or nothing when it cannot be read (the process is gone).
+    static func read(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { return bytes }
+            bytes.append(contentsOf: buffer[..<count])
+        }
+    }
+
+    static func arguments(of pid: Int32) -> [String] {
+        ProcFiles.arguments(cmdline: read("/proc/\(pid)/cmdline"))
+    }
+
+    /// CPU seconds used so far by the cluster in `workDirectory`: the master's, the
+    /// agents', and the agents' reaped children's (executors and their tasks).
+    static func clusterCPUSeconds(workDirectory: String) -> (master: Double, agents: Double, executors: Double) {
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var master = 0, agents = 0, executors = 0
+        for pid in pids() {
+            guard let role = ProcFiles.clusterRole(arguments(of: pid), workDirectory: workDirectory),
+                  let ticks = ProcFiles.cpuTicks(stat: String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)) else { continue }
+            if role == "master" {
+                master += ticks.own
+            } else {
+                agents += ticks.own
+                executors += ticks.children
+            }
+        }
+        return (Double(master) / ticksPerSecond, Double(agents) / ticksPerSecond, Double(executors) / ticksPerSecond)
+    }
+}
