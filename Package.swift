@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Master", targets: ["Master"]),
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "Framework", targets: ["Framework"]),
+        .library(name: "Marathon", targets: ["Marathon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev (Scripts/install-deps.sh installs it). Not
@@ -75,11 +77,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The frameworks that ship with Agora; like any framework they use only the
+        // public Framework SDK.
+        .target(
+            name: "Marathon",
+            dependencies: [
+                "AgoraProto", "Resources", "Framework",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "AgoraCLI",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework",
+                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "Marathon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -127,6 +142,12 @@ let package = Package(
             dependencies: ["Master", "Agent", "Resources", "AgoraProto", "Messaging"]
         ),
         .testTarget(name: "FrameworkTests", dependencies: ["Framework", "Messaging", "AgoraProto", "Resources"]),
+        .testTarget(
+            name: "MarathonTests",
+            dependencies: ["Marathon", "Framework", "AgoraProto", "Resources"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(name: "AgoraCLITests", dependencies: ["AgoraCLI"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: starts a local Agora cluster (a master and two agents on this host),
-# runs a demo task through it, shows the cluster, and keeps it running until Ctrl-C.
+# `make run`: starts a local Agora cluster (a master, two agents, the app framework
+# and the Kubernetes adapter on this host), runs a demo task through it, deploys the
+# example web app, shows the cluster, and keeps it running until Ctrl-C.
 # Usage: Scripts/run-local.sh PATH-TO-agora
 set -euo pipefail
 agora=${1:-.build/debug/agora}
@@ -26,6 +27,7 @@ grep -q '"ready":true' "$ready_file" || { echo "agora local did not get ready in
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$ready_file" | head -1; }
 master=$(field master)
 master_http=$(field master_http)
+marathon=$(field marathon)
 echo "== cluster ready: master $master, HTTP $master_http (work dir $work_dir)"
 echo
 echo "== demo: agora run --master $master -- 'echo hello from Agora on \$(hostname)'"
@@ -36,11 +38,24 @@ if [ -n "$output_url" ]; then
   curl -fsS "$output_url" || true
 fi
 echo
+echo "== agora app deploy Examples/apps/web.json --marathon $marathon"
+examples=$(cd "$(dirname "$0")/../Examples/apps" && pwd)
+"$agora" app deploy "$examples/web.json" --marathon "$marathon"
+"$agora" app tasks /web --marathon "$marathon"
+web_port=$("$agora" app tasks /web --marathon "$marathon" --json \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["tasks"][0]["ports"][0])' 2>/dev/null || true)
+if [ -n "$web_port" ]; then
+  echo "== the web app answers at http://127.0.0.1:$web_port/ :"
+  curl -fsS "http://127.0.0.1:$web_port/" | head -5 || true
+fi
+echo
 echo "== agora cluster status --master-http $master_http"
 "$agora" cluster status --master-http "$master_http"
 echo
 echo "The cluster keeps running. Try, in another shell:"
 echo "  $agora run --master $master --instances 3 -- 'sleep 5; echo done'"
 echo "  $agora tasks --all --master-http $master_http"
+echo "  $agora app list --marathon $marathon        # Marathon's REST API: curl $marathon/v2/apps"
+echo "  $agora app scale /web 4 --marathon $marathon"
 echo "Press Ctrl-C to stop it."
 wait "$local_pid"

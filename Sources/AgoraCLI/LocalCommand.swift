@@ -12,7 +12,7 @@ struct LocalCommand: AsyncParsableCommand {
         discussion: """
             Starts `agora master` and --agents `agora agent` processes, each agent with \
             its own work dir and an equal share of this host's cpus, memory, disk and \
-            ports. Prints one JSON line with "ready": true, the master's endpoints and \
+            ports, and the app framework (`agora marathon`, Marathon's REST API). Prints one JSON line with "ready": true, the endpoints and \
             the agents once all are up; logs go to files in the work dir. Ctrl-C or \
             SIGTERM stops everything, tasks included.
             """
@@ -35,6 +35,12 @@ struct LocalCommand: AsyncParsableCommand {
 
     @Option(help: "cgroups or posix isolation for the agents (default: cgroups where possible).")
     var isolation: String?
+
+    @Option(help: "Port of the app framework's REST API (0 picks a free one).")
+    var marathonPort = 8080
+
+    @Flag(help: "Start only the master and the agents, without the app framework.")
+    var noFrameworks = false
 
     func validate() throws {
         guard (1...64).contains(agents) else { throw ValidationError("--agents must be between 1 and 64") }
@@ -62,7 +68,10 @@ struct LocalCommand: AsyncParsableCommand {
         for (index, share) in shares.enumerated() {
             var arguments = ["agent", "--master", masterAddress, "--work-dir", directory + "/agent-\(index + 1)",
                              "--ip", "127.0.0.1", "--http-port", "0", "--resources", share.description,
-                             "--hostname", "127.0.0.1", "--kill-executors-on-shutdown"]
+                             "--hostname", "127.0.0.1", "--kill-executors-on-shutdown",
+                             // All agents share this host's name; a rack attribute each lets
+                             // placement constraints (e.g. rack:UNIQUE) spread tasks anyway.
+                             "--attributes", "rack:rack-\(index + 1)"]
             if let isolation { arguments += ["--isolation", isolation] }
             agentProcesses.append(try cluster.start(executable, arguments, log: directory + "/agent-\(index + 1).log"))
         }
@@ -74,13 +83,29 @@ struct LocalCommand: AsyncParsableCommand {
             }
             agentInfos.append(["agent_id": ready["agent_id"] ?? "", "agent_http": ready["agent_http"] ?? ""])
         }
-        printReadyLine(["master": masterAddress, "master_http": masterReady["master_http"] ?? "",
-                        "agents": agentInfos, "work_dir": directory])
-        FileHandle.standardError.write(Data("""
-            agora local: master \(masterAddress), \(agents) agent(s); logs in \(directory)
-            try: agora run --master \(masterAddress) -- echo hello
-            Ctrl-C stops the cluster.\n
-            """.utf8))
+        var ready: [String: Any] = ["master": masterAddress, "master_http": masterReady["master_http"] ?? "",
+                                    "agents": agentInfos, "work_dir": directory]
+        var hints = ["try: agora run --master \(masterAddress) -- echo hello"]
+        if !noFrameworks {
+            let frameworks: [(name: String, arguments: [String], field: String)] = [
+                ("marathon", ["marathon", "--master", masterAddress, "--work-dir", directory + "/marathon",
+                              "--ip", "127.0.0.1", "--advertise-host", "127.0.0.1", "--http-port", String(marathonPort)],
+                 "marathon"),
+            ]
+            for framework in frameworks {
+                let process = try cluster.start(executable, framework.arguments, log: directory + "/\(framework.name).log")
+                guard let line = await cluster.readyLine(of: process), let endpoint = line[framework.field] else {
+                    cluster.stopAll()
+                    throw ValidationError("agora \(framework.name) did not start; see \(directory)/\(framework.name).log")
+                }
+                ready[framework.field] = endpoint
+            }
+            hints.append("apps: agora app deploy Examples/apps/web.json --marathon \(ready["marathon"] ?? "")")
+        }
+        printReadyLine(ready)
+        FileHandle.standardError.write(Data(([
+            "agora local: master \(masterAddress), \(agents) agent(s); logs in \(directory)",
+        ] + hints + ["Ctrl-C stops the cluster.", ""]).joined(separator: "\n").utf8))
         let exited = await cluster.waitForFirstExit()
         cluster.stopAll()
         await cluster.waitForAll()
