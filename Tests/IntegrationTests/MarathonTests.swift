@@ -161,6 +161,33 @@ struct MarathonTests {
         }
     }
 
+    @Test("agora app deploy waits for the deployment: exit 0 when it succeeds, 1 with the reason when it fails")
+    func cliDeployExitCodes() async throws {
+        try await TestCluster.with(agentResources: Self.agents) { cluster in
+            let marathon = try await MarathonProcess.start(cluster: cluster, flags: ["--deployment-timeout", "5s"])
+            defer { Task { await marathon.stop() } }
+            let good = cluster.workDir + "/good.yaml"
+            try "id: /cli-good\ncmd: sleep 300\ninstances: 2\ncpus: 0.1\nmem: 16\n"
+                .write(toFile: good, atomically: true, encoding: .utf8)
+            let deploy = try DaemonProcess(["app", "deploy", good, "--marathon", marathon.url], name: "app-deploy")
+            #expect(await deploy.waitForExit(timeout: .seconds(60)) == 0, "\(deploy.stdout)\(deploy.stderr)")
+            #expect(deploy.stdout.contains("succeeded"))
+            #expect(try await marathon.app("/cli-good")?.int("tasksRunning") == 2)
+
+            let bad = cluster.workDir + "/bad.json"
+            try #"{"id": "/cli-bad", "cmd": "exit 1", "cpus": 0.1, "mem": 16}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+            let failing = try DaemonProcess(["app", "deploy", bad, "--marathon", marathon.url], name: "app-deploy-bad")
+            #expect(await failing.waitForExit(timeout: .seconds(60)) == 1)
+            #expect(failing.stderr.contains("no progress"), "\(failing.stderr)")
+
+            let invalid = cluster.workDir + "/invalid.json"
+            try #"{"id": "/cli-invalid", "cmd": "true", "mem": -5}"#.write(toFile: invalid, atomically: true, encoding: .utf8)
+            let refused = try DaemonProcess(["app", "deploy", invalid, "--marathon", marathon.url], name: "app-deploy-invalid")
+            #expect(await refused.waitForExit(timeout: .seconds(30)) == 2)
+            #expect((refused.stdout + refused.stderr).contains("/mem"))
+        }
+    }
+
     @Test("bad requests get Marathon's errors naming the field")
     func badRequests() async throws {
         try await TestCluster.with(agentResources: Self.agents) { cluster in

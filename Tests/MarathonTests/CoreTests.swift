@@ -203,6 +203,22 @@ struct MarathonCoreTests {
         #expect(ended.reason?.contains("exited with status 3") == true)
     }
 
+    @Test("rolling back a deployment cancels it and deploys the app as it was; force only cancels")
+    func rollback() throws {
+        var (core, _) = try running("/web", instances: 2)
+        let upgrade = try core.updateApp(try app("/web", instances: 2, cmd: "sleep 200"), force: false,
+                                         now: start.addingTimeInterval(5))
+        let revert = try #require(try core.revertDeployment(upgrade.id, force: false, now: start.addingTimeInterval(6)))
+        #expect(core.deployments[upgrade.id]?.status == .canceled)
+        #expect(core.apps["/web"]?.definition.cmd == "sleep 100")
+        #expect(revert.steps == [.restartApplication])
+        #expect(try core.revertDeployment(revert.id, force: true, now: start.addingTimeInterval(7)) == nil)
+        #expect(core.deployments[revert.id]?.status == .canceled)
+        #expect(throws: MarathonCoreError.deploymentNotFound(revert.id)) {
+            try core.revertDeployment(revert.id, force: true, now: start.addingTimeInterval(8))
+        }
+    }
+
     @Test("deleting an app kills its instances and forgets it once they ended")
     func delete() throws {
         var (core, tasks) = try running("/web", instances: 2)
