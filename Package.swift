@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Agent", targets: ["Agent"]),
         .library(name: "Framework", targets: ["Framework"]),
         .library(name: "Marathon", targets: ["Marathon"]),
+        .library(name: "Kubernetes", targets: ["Kubernetes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
@@ -77,10 +78,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The frameworks that ship with Agora; like any framework they use only the
-        // public Framework SDK.
+        // The two frameworks that ship with Agora; like any framework they use only
+        // the public Framework SDK.
         .target(
             name: "Marathon",
+            dependencies: [
+                "AgoraProto", "Resources", "Framework",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Kubernetes",
             dependencies: [
                 "AgoraProto", "Resources", "Framework",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -92,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "AgoraCLI",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "Marathon",
+                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "Marathon", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -148,6 +159,15 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "AgoraCLITests", dependencies: ["AgoraCLI"]),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "Kubernetes", "Framework", "AgoraProto", "Resources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework"]

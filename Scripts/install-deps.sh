@@ -12,8 +12,12 @@ packages=(
   gcc make           # the C benchmark peer and the C example framework
   iproute2           # ip netns, for the partition tests
   curl               # make run shows a task's output over the agent's HTTP API
+  python3-venv       # the tests install the Python marathon and kubernetes clients into venvs
   "$@"
 )
+# kubectl, the judge of the Kubernetes adapter; Debian's kubernetes-client unless a
+# kubectl (for instance from Kubernetes' own apt repository) is already installed.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -28,6 +28,7 @@ field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$ready_file" | head -1; }
 master=$(field master)
 master_http=$(field master_http)
 marathon=$(field marathon)
+kube_api=$(field kube_api)
 echo "== cluster ready: master $master, HTTP $master_http (work dir $work_dir)"
 echo
 echo "== demo: agora run --master $master -- 'echo hello from Agora on \$(hostname)'"
@@ -57,5 +58,6 @@ echo "  $agora run --master $master --instances 3 -- 'sleep 5; echo done'"
 echo "  $agora tasks --all --master-http $master_http"
 echo "  $agora app list --marathon $marathon        # Marathon's REST API: curl $marathon/v2/apps"
 echo "  $agora app scale /web 4 --marathon $marathon"
+echo "  kubectl --server $kube_api get nodes"
 echo "Press Ctrl-C to stop it."
 wait "$local_pid"

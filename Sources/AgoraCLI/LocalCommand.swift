@@ -12,7 +12,9 @@ struct LocalCommand: AsyncParsableCommand {
         discussion: """
             Starts `agora master` and --agents `agora agent` processes, each agent with \
             its own work dir and an equal share of this host's cpus, memory, disk and \
-            ports, and the app framework (`agora marathon`, Marathon's REST API). Prints one JSON line with "ready": true, the endpoints and \
+            ports, and the two frameworks that ship with Agora: the app framework \
+            (`agora marathon`, Marathon's REST API) and the Kubernetes adapter \
+            (`agora kube`). Prints one JSON line with "ready": true, the endpoints and \
             the agents once all are up; logs go to files in the work dir. Ctrl-C or \
             SIGTERM stops everything, tasks included.
             """
@@ -39,7 +41,10 @@ struct LocalCommand: AsyncParsableCommand {
     @Option(help: "Port of the app framework's REST API (0 picks a free one).")
     var marathonPort = 8080
 
-    @Flag(help: "Start only the master and the agents, without the app framework.")
+    @Option(help: "Port of the Kubernetes API (0 picks a free one).")
+    var kubePort = 6443
+
+    @Flag(help: "Start only the master and the agents, without the app framework and the Kubernetes adapter.")
     var noFrameworks = false
 
     func validate() throws {
@@ -91,6 +96,8 @@ struct LocalCommand: AsyncParsableCommand {
                 ("marathon", ["marathon", "--master", masterAddress, "--work-dir", directory + "/marathon",
                               "--ip", "127.0.0.1", "--advertise-host", "127.0.0.1", "--http-port", String(marathonPort)],
                  "marathon"),
+                ("kube", ["kube", "--master", masterAddress, "--work-dir", directory + "/kube",
+                          "--listen-host", "127.0.0.1", "--api-port", String(kubePort)], "kube_api"),
             ]
             for framework in frameworks {
                 let process = try cluster.start(executable, framework.arguments, log: directory + "/\(framework.name).log")
@@ -101,6 +108,7 @@ struct LocalCommand: AsyncParsableCommand {
                 ready[framework.field] = endpoint
             }
             hints.append("apps: agora app deploy Examples/apps/web.json --marathon \(ready["marathon"] ?? "")")
+            hints.append("kubernetes: kubectl --server \(ready["kube_api"] ?? "") get nodes")
         }
         printReadyLine(ready)
         FileHandle.standardError.write(Data(([

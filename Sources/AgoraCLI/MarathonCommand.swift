@@ -105,10 +105,25 @@ struct MarathonCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot start the framework driver: \(error)")
         }
-        let clock = Task { await service.runClock() }
-        let services = ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Shut down in reverse order: the scheduler first (it ends open event streams),
+        // then HTTP.
+        let services = ServiceGroup(services: [app, MarathonRunner(service: service, driver: driver)],
+                                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await services.run()
+    }
+}
+
+/// The app framework's clock, until graceful shutdown; then the event streams end and
+/// the driver stops with failover (tasks keep running for the next `agora marathon`).
+private struct MarathonRunner: Service {
+    let service: MarathonService
+    let driver: SchedulerDriver
+
+    func run() async throws {
+        let clock = Task { await service.runClock() }
+        try? await gracefulShutdown()
         clock.cancel()
+        await service.closeEventStreams()
         await driver.stop(failover: true)
     }
 }

@@ -5,37 +5,6 @@ import Testing
 /// drives `agora marathon`: it is the judge of API compatibility.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct MarathonClientTests {
-    /// Where the venv is kept between runs; created on first use.
-    static let venv = FileManager.default.temporaryDirectory.appendingPathComponent("agora-venv-marathon-0.13.0").path
-
-    /// The venv's python, installing the client first; nil (with the reason) when that is impossible here.
-    static func python() -> (path: String?, reason: String) {
-        let python = venv + "/bin/python"
-        if FileManager.default.isExecutableFile(atPath: python), run(python, ["-c", "import marathon"]).status == 0 {
-            return (python, "")
-        }
-        let created = run("/usr/bin/env", ["python3", "-m", "venv", venv])
-        guard created.status == 0 else { return (nil, "python3 -m venv failed: \(created.output)") }
-        let installed = run(venv + "/bin/pip", ["install", "--quiet", "--disable-pip-version-check", "marathon==0.13.0"])
-        guard installed.status == 0 else { return (nil, "pip install marathon==0.13.0 failed: \(installed.output)") }
-        return (python, "")
-    }
-
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     /// The client's whole cycle; exits non-zero with the failed step on stderr.
     static let script = #"""
     import collections, collections.abc, sys, threading, time
@@ -94,7 +63,7 @@ struct MarathonClientTests {
 
     @Test("the Python marathon client drives a create/scale/kill/restart/delete cycle and reads the event stream")
     func pythonClientCycle() async throws {
-        let (python, reason) = Self.python()
+        let (python, reason) = PythonVenv.python(for: "marathon==0.13.0")
         guard let python else {
             print("skipping the Python marathon client test: \(reason)")
             return
@@ -102,9 +71,8 @@ struct MarathonClientTests {
         try await TestCluster.with(agentResources: MarathonTests.agents) { cluster in
             let marathon = try await MarathonProcess.start(cluster: cluster)
             defer { Task { await marathon.stop() } }
-            let scriptPath = cluster.workDir + "/client_cycle.py"
-            try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-            let result = await Task.detached { Self.run(python, [scriptPath, marathon.url]) }.value
+            let result = try await PythonVenv.runScript(Self.script, python: python, directory: cluster.workDir,
+                                                        name: "marathon_cycle.py", arguments: [marathon.url])
             #expect(result.status == 0, "the client failed:\n\(result.output)")
             #expect(result.output.contains("OK"))
         }

@@ -39,6 +39,15 @@ public final class EventBus: Sendable {
         return stream
     }
 
+    /// Ends every stream (at shutdown, so that the HTTP server does not wait for them).
+    public func closeAll() {
+        let continuations = state.withLock { state in
+            defer { state.subscribers = [:] }
+            return state.subscribers.values.map(\.continuation)
+        }
+        for continuation in continuations { continuation.finish() }
+    }
+
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     public func publish(_ frame: Frame) {

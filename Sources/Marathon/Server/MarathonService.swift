@@ -47,6 +47,11 @@ public actor MarathonService: Scheduler {
         self.driver = driver
     }
 
+    /// Ends the event streams: called at shutdown, before the HTTP server stops.
+    public func closeEventStreams() {
+        events.closeAll()
+    }
+
     /// Runs the clock until cancelled.
     public func runClock() async {
         while !Task.isCancelled {
