@@ -99,7 +99,7 @@ extension MarathonCore {
     public mutating func revertDeployment(_ id: String, force: Bool,
                                           now: Date) throws(MarathonCoreError) -> Deployment? {
         guard let deployment = deployments[id], deployment.isRunning else { throw .deploymentNotFound(id) }
-        cancel(deployment, reason: force ? "canceled by request" : "rolled back by request", now: now)
+        end(deployment, as: .canceled, reason: force ? "canceled by request" : "rolled back by request", now: now)
         guard !force else {
             converge(now: now)
             return nil
@@ -141,17 +141,7 @@ extension MarathonCore {
     private mutating func takeLock(appID: String, force: Bool, now: Date) throws(MarathonCoreError) {
         guard let running = runningDeployment(of: appID) else { return }
         guard force else { throw .locked(appID: appID, deploymentIDs: [running.id]) }
-        cancel(running, reason: "canceled by a forced change", now: now)
-    }
-
-    private mutating func cancel(_ deployment: Deployment, reason: String, now: Date) {
-        var deployment = deployment
-        deployment.status = .canceled
-        deployment.reason = reason
-        deployment.finishedAt = now
-        deployments[deployment.id] = deployment
-        changes.deployments.insert(deployment.id)
-        outbox.append(.event(.deploymentFailed(deployment)))
+        end(running, as: .canceled, reason: "canceled by a forced change", now: now)
     }
 
     /// Versions are timestamps with millisecond precision; two changes in the same

@@ -427,7 +427,7 @@ public struct MarathonCore: Sendable {
             for instance in killOrder.prefix(step.killOld) { decommission(instance.taskID, now: now) }
             waiting = step.launchNew
             let oldLeft = live.contains { $0.configVersion != spec.configVersion }
-            if step.isComplete, !oldLeft, let deployment { succeed(deployment, now: now) }
+            if step.isComplete, !oldLeft, let deployment { end(deployment, as: .succeeded, now: now) }
         } else {
             if active.count > spec.instances {
                 for instance in killOrdered(active, spec: spec).prefix(active.count - spec.instances) {
@@ -437,13 +437,13 @@ public struct MarathonCore: Sendable {
             waiting = max(0, spec.instances - active.count)
             let healthy = active.filter { countsAsHealthy($0, spec: spec, now: now) }
             let draining = live.contains { $0.goal == .decommissioned }
-            if healthy.count >= spec.instances, !draining, let deployment { succeed(deployment, now: now) }
+            if healthy.count >= spec.instances, !draining, let deployment { end(deployment, as: .succeeded, now: now) }
         }
 
         if let deployment = runningDeployment(of: appID),
            now.timeIntervalSince(deployment.lastProgressAt) >= configuration.deploymentTimeoutSeconds {
             let cause = record.lastTaskFailure.map { "; last task failure: \($0.state) \($0.message)" } ?? ""
-            fail(deployment, reason: "no progress for \(Int(configuration.deploymentTimeoutSeconds)) s"
+            end(deployment, as: .failed, reason: "no progress for \(Int(configuration.deploymentTimeoutSeconds)) s"
                      + (record.waiting > 0 ? " with \(record.waiting) instance(s) waiting" : "") + cause, now: now)
         }
 
@@ -502,32 +502,28 @@ public struct MarathonCore: Sendable {
         changes.deployments.insert(deployment.id)
     }
 
-    private mutating func succeed(_ deployment: Deployment, now: Date) {
+    /// Ends a running deployment: succeeded, failed or canceled (the last two with a reason).
+    mutating func end(_ deployment: Deployment, as status: Deployment.Status, reason: String? = nil, now: Date) {
         var deployment = deployment
-        deployment.currentStep = deployment.steps.count
-        deployment.status = .succeeded
-        deployment.finishedAt = now
-        deployments[deployment.id] = deployment
-        changes.deployments.insert(deployment.id)
-        outbox.append(.event(.deploymentStepSuccess(deployment)))
-        outbox.append(.event(.deploymentSuccess(deployment)))
-    }
-
-    private mutating func fail(_ deployment: Deployment, reason: String, now: Date) {
-        var deployment = deployment
-        deployment.status = .failed
+        deployment.status = status
         deployment.reason = reason
         deployment.finishedAt = now
+        if status == .succeeded { deployment.currentStep = deployment.steps.count }
         deployments[deployment.id] = deployment
         changes.deployments.insert(deployment.id)
-        outbox.append(.event(.deploymentFailed(deployment)))
+        if status == .succeeded {
+            outbox.append(.event(.deploymentStepSuccess(deployment)))
+            outbox.append(.event(.deploymentSuccess(deployment)))
+        } else {
+            outbox.append(.event(.deploymentFailed(deployment)))
+        }
     }
 
     private mutating func finishStop(_ deployment: Deployment, now: Date) {
         apps[deployment.appID] = nil
         versions[deployment.appID] = nil
         changes.removedApps.insert(deployment.appID)
-        succeed(deployment, now: now)
+        end(deployment, as: .succeeded, now: now)
         outbox.append(.event(.appTerminated(appID: deployment.appID)))
     }
 
