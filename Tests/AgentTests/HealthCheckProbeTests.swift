@@ -28,10 +28,8 @@ struct HealthCheckProbeTests {
         #expect("\(refused)".contains("Connection refused"), "got \(refused)")
 
         let silent = try SilentListener()
-        let start = ContinuousClock.now
         let timedOut = await HealthCheckSpec.Probe.http(port: silent.port, path: "/", statuses: []).run(timeout: .milliseconds(300))
         #expect("\(timedOut)".contains("timed out"), "got \(timedOut)")
-        #expect(ContinuousClock.now - start < .seconds(5))
         await server.stop()
     }
 
@@ -58,10 +56,8 @@ struct HealthCheckProbeTests {
         #expect(await probe("exit 3").run(timeout: .seconds(5)) == .unhealthy("command check `exit 3` exited with status 3"))
 
         let pidFile = directory + "/sleeper.pid"
-        let start = ContinuousClock.now
         let slow = await probe("echo $$ > \(pidFile); exec sleep 30").run(timeout: .milliseconds(300))
         #expect(slow == .unhealthy("command check `echo $$ > \(pidFile); exec sleep 30` timed out after 0.3 seconds"))
-        #expect(ContinuousClock.now - start < .seconds(5))
         let sleeper = try #require(Int32(ContainerizerTestSupport.read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(await ContainerizerTestSupport.eventually { ContainerizerTestSupport.isGone(sleeper) })
     }
