@@ -219,6 +219,45 @@ struct MarathonCoreTests {
         }
     }
 
+    @Test("with a readiness check, a deployment waits until the new instances answer ready")
+    func readinessGatesTheDeployment() throws {
+        var core = MarathonCore()
+        core.subscribed(frameworkID: "fw", now: start)
+        let app = try AppDefinition(json: .object([
+            "id": .string("/ready"), "cmd": .string("serve"), "cpus": .number(0.5), "mem": .number(64),
+            "portDefinitions": .array([.object(["port": .number(0), "name": .string("http")])]),
+            "readinessChecks": .array([.object(["portName": .string("http"), "path": .string("/ready")])]),
+        ]))
+        let deployment = try core.createApp(app, now: start)
+        core.offers([try offer("o1")], now: start)
+        let task = try #require(launched(core.drain().effects).first).taskID.value
+        core.statusUpdate(status(task, .taskRunning), now: start)
+        core.tick(now: start.addingTimeInterval(10))
+        #expect(core.deployments[deployment.id]?.status == .running, "running is not ready")
+        core.readiness(taskID: task, ready: true, now: start.addingTimeInterval(11))
+        #expect(core.deployments[deployment.id]?.status == .succeeded)
+    }
+
+    @Test("an unreachable instance is replaced after inactiveAfterSeconds; with \"disabled\" it never is")
+    func unreachableStrategy() throws {
+        var (core, tasks) = try running("/web", instances: 1)
+        core.statusUpdate(status(tasks[0], .taskUnreachable), now: start.addingTimeInterval(10))
+        #expect(core.apps["/web"]?.waiting == 1, "the default strategy (0 s) replaces it at once")
+
+        var patient = MarathonCore()
+        patient.subscribed(frameworkID: "fw", now: start)
+        var app = try app("/db", instances: 1)
+        app.unreachableStrategy = .enabled(inactiveAfterSeconds: 60, expungeAfterSeconds: 120)
+        _ = try patient.createApp(app, now: start)
+        patient.offers([try offer("o1")], now: start)
+        let task = try #require(launched(patient.drain().effects).first).taskID.value
+        patient.statusUpdate(status(task, .taskRunning), now: start)
+        patient.statusUpdate(status(task, .taskUnreachable), now: start.addingTimeInterval(10))
+        #expect(patient.apps["/db"]?.waiting == 0)
+        patient.tick(now: start.addingTimeInterval(71))
+        #expect(patient.apps["/db"]?.waiting == 1)
+    }
+
     @Test("deleting an app kills its instances and forgets it once they ended")
     func delete() throws {
         var (core, tasks) = try running("/web", instances: 2)
