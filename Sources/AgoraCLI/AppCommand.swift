@@ -50,6 +50,14 @@ struct DeploymentOptions: ParsableArguments {
     var forceQuery: URLQueryItem {
         URLQueryItem(name: "force", value: force ? "true" : "false")
     }
+
+    /// Sends one change to app `appID` (with `force`), then prints what it started and,
+    /// unless --no-wait, follows its deployment (see `followDeployment`).
+    func change(_ method: String, _ path: String, json body: Data? = nil, expecting expected: Set<Int>, appID: String,
+                doing action: String, options: MarathonOptions) async throws(AppCommandError) {
+        let reply = try await options.client().call(method, path, query: [forceQuery], json: body, expecting: expected, subject: appID)
+        try await followDeployment(of: reply, appID: appID, doing: action, options: options, wait: !noWait)
+    }
 }
 
 /// Runs a command body; an `AppCommandError` is printed on standard error and becomes the exit code.
@@ -166,25 +174,22 @@ struct AppScaleCommand: AsyncParsableCommand {
     @OptionGroup var options: MarathonOptions
     @OptionGroup var deployment: DeploymentOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     @Argument(help: "The number of instances to run (0 stops them all but keeps the app).")
     var instances: Int
 
     func validate() throws {
         guard instances >= 0 else { throw ValidationError("the number of instances cannot be negative (got \(instances))") }
-        guard AppManifest.normalizedAppID(id) != nil else { throw ValidationError("give an app id, e.g. /web") }
+        guard AppManifest.normalizedAppID(app.id) != nil else { throw ValidationError("give an app id, e.g. /web") }
     }
 
     func run() async throws {
         try await reportingAppErrors {
-            let appID = AppManifest.normalizedAppID(id) ?? id
+            let appID = AppManifest.normalizedAppID(app.id) ?? app.id
             let body = Data("{\"instances\":\(instances)}".utf8)
-            let reply = try await options.client().call("PUT", MarathonClient.appPath(appID), query: [deployment.forceQuery],
-                                                         json: body, expecting: [200, 201], subject: appID)
-            try await followDeployment(of: reply, appID: appID, doing: "scaling \(appID) to \(AppFormat.count(instances, "instance"))",
-                                       options: options, wait: !deployment.noWait)
+            try await deployment.change("PUT", MarathonClient.appPath(appID), json: body, expecting: [200, 201], appID: appID,
+                                        doing: "scaling \(appID) to \(AppFormat.count(instances, "instance"))", options: options)
         }
     }
 }
@@ -199,16 +204,12 @@ struct AppRestartCommand: AsyncParsableCommand {
     @OptionGroup var options: MarathonOptions
     @OptionGroup var deployment: DeploymentOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
-            let reply = try await options.client().call("POST", MarathonClient.appPath(appID, suffix: "/restart"),
-                                                         query: [deployment.forceQuery], expecting: [200, 201], subject: appID)
-            try await followDeployment(of: reply, appID: appID, doing: "restarting \(appID)", options: options,
-                                       wait: !deployment.noWait)
+        try await app.reporting { appID in
+            try await deployment.change("POST", MarathonClient.appPath(appID, suffix: "/restart"), expecting: [200, 201],
+                                        appID: appID, doing: "restarting \(appID)", options: options)
         }
     }
 }
@@ -223,17 +224,25 @@ struct AppRemoveCommand: AsyncParsableCommand {
     @OptionGroup var options: MarathonOptions
     @OptionGroup var deployment: DeploymentOptions
 
+    @OptionGroup var app: AppIDArgument
+
+    func run() async throws {
+        try await app.reporting { appID in
+            try await deployment.change("DELETE", MarathonClient.appPath(appID), expecting: [200, 202], appID: appID,
+                                        doing: "removing \(appID)", options: options)
+        }
+    }
+}
+
+/// The app id argument of the commands about one app.
+struct AppIDArgument: ParsableArguments {
     @Argument(help: "The app id, e.g. /web.")
     var id: String
 
-    func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
-            let reply = try await options.client().call("DELETE", MarathonClient.appPath(appID), query: [deployment.forceQuery],
-                                                         expecting: [200, 202], subject: appID)
-            try await followDeployment(of: reply, appID: appID, doing: "removing \(appID)", options: options,
-                                       wait: !deployment.noWait)
-        }
+    /// Runs a command body with the absolute app id, reporting errors (a malformed id
+    /// included) as `reportingAppErrors` does.
+    func reporting(_ body: (_ appID: String) async throws -> Void) async throws {
+        try await reportingAppErrors { try await body(try requireAppID(id)) }
     }
 }
 

@@ -15,10 +15,7 @@ struct AppListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingAppErrors {
-            let reply = try await options.client().call("GET", "/v2/apps")
-            if options.json { return emitLine(reply.text) }
-            let apps = try MarathonClient.decode(AppListView.self, from: reply, what: "an app list").apps
-            emitLine(AppTables.apps(apps))
+            try await options.show("/v2/apps", as: AppListView.self, what: "an app list") { AppTables.apps($0.apps) }
         }
     }
 }
@@ -32,17 +29,25 @@ struct AppShowCommand: AsyncParsableCommand {
 
     @OptionGroup var options: MarathonOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
-            let reply = try await options.client().call("GET", MarathonClient.appPath(appID), subject: appID)
-            if options.json { return emitLine(reply.text) }
-            let app = try MarathonClient.decode(AppDetailView.self, from: reply, what: "an app").app
-            emitLine(AppTables.details(app, now: Date()))
+        try await app.reporting { appID in
+            try await options.show(MarathonClient.appPath(appID), subject: appID, as: AppDetailView.self, what: "an app") {
+                AppTables.details($0.app, now: Date())
+            }
         }
+    }
+}
+
+extension MarathonOptions {
+    /// GETs `path` and prints the server's JSON with --json; otherwise decodes it as
+    /// `View` (`what` names it in a decoding error) and prints `render` of it.
+    func show<View: Decodable>(_ path: String, subject: String? = nil, as view: View.Type, what: String,
+                               render: (View) -> String) async throws(AppCommandError) {
+        let reply = try await client().call("GET", path, subject: subject)
+        if json { return emitLine(reply.text) }
+        emitLine(render(try MarathonClient.decode(view, from: reply, what: what)))
     }
 }
 
@@ -55,16 +60,14 @@ struct AppTasksCommand: AsyncParsableCommand {
 
     @OptionGroup var options: MarathonOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
-            let reply = try await options.client().call("GET", MarathonClient.appPath(appID, suffix: "/tasks"), subject: appID)
-            if options.json { return emitLine(reply.text) }
-            let tasks = try MarathonClient.decode(TaskListView.self, from: reply, what: "a task list").tasks
-            emitLine(tasks.isEmpty ? "\(appID) has no tasks" : AppTables.tasks(tasks, now: Date()))
+        try await app.reporting { appID in
+            try await options.show(MarathonClient.appPath(appID, suffix: "/tasks"), subject: appID, as: TaskListView.self,
+                                   what: "a task list") { list in
+                list.tasks.isEmpty ? "\(appID) has no tasks" : AppTables.tasks(list.tasks, now: Date())
+            }
         }
     }
 }
@@ -127,10 +130,9 @@ struct AppDeploymentsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingAppErrors {
-            let reply = try await options.client().call("GET", "/v2/deployments")
-            if options.json { return emitLine(reply.text) }
-            let deployments = try MarathonClient.decode([DeploymentView].self, from: reply, what: "a deployment list")
-            emitLine(deployments.isEmpty ? "no deployments in progress" : AppTables.deployments(deployments, now: Date()))
+            try await options.show("/v2/deployments", as: [DeploymentView].self, what: "a deployment list") { deployments in
+                deployments.isEmpty ? "no deployments in progress" : AppTables.deployments(deployments, now: Date())
+            }
         }
     }
 }
@@ -145,12 +147,10 @@ struct AppWhyCommand: AsyncParsableCommand {
 
     @OptionGroup var options: MarathonOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
+        try await app.reporting { appID in
             let client = try options.client()
             let reply = try await client.call("GET", "/v2/queue")
             let queue = try MarathonClient.decode(QueueView.self, from: reply, what: "a launch queue")
@@ -186,8 +186,7 @@ struct AppLogsCommand: AsyncParsableCommand {
 
     @OptionGroup var options: MarathonOptions
 
-    @Argument(help: "The app id, e.g. /web.")
-    var id: String
+    @OptionGroup var app: AppIDArgument
 
     @Option(help: "The task to read, instead of the newest running one.")
     var task: String?
@@ -199,8 +198,7 @@ struct AppLogsCommand: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        try await reportingAppErrors {
-            let appID = try requireAppID(id)
+        try await app.reporting { appID in
             let client = try options.client()
             let taskID: String
             if let task {

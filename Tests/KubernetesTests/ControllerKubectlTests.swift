@@ -8,52 +8,6 @@ import Testing
 /// The real kubectl against the adapter (API, scheduler and controllers in-process) on
 /// a real master with two real agents: what a user does, end to end.
 @Suite(.serialized) struct ControllerKubectlTests {
-    static let kubectlPath = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    struct Result {
-        var status: Int32
-        var output: String
-    }
-
-    /// Runs kubectl against `server` with a kubeconfig in `directory`; stdout and stderr together.
-    static func kubectl(_ arguments: [String], server: String, directory: String, input: String? = nil) async throws -> Result {
-        let kubeconfig = directory + "/kubeconfig"
-        if !FileManager.default.fileExists(atPath: kubeconfig) {
-            try """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: agora, cluster: {server: "\(server)"}}]
-                users: [{name: agora, user: {}}]
-                contexts: [{name: agora, context: {cluster: agora, user: agora, namespace: default}}]
-                current-context: agora
-                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kubectlPath!)
-        process.arguments = ["--kubeconfig", kubeconfig, "--cache-dir", directory + "/cache", "--request-timeout", "30s"] + arguments
-        let outputFile = directory + "/kubectl-\(UUID().uuidString.prefix(8)).out"
-        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-                if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-                try? stdin.fileHandleForWriting.close()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        try output.close()
-        let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: outputFile)
-        return Result(status: status, output: text)
-    }
-
     static func deploymentManifest(replicas: Int, echo: String) -> String {
         """
         apiVersion: apps/v1
@@ -75,8 +29,8 @@ import Testing
 
     @Test(.enabled(if: ControllerClusterTests.binaryAvailable, "needs the agora executable; run `swift build` first"))
     func kubectlRunsDeploymentsOnAgora() async throws {
-        guard Self.kubectlPath != nil else {
-            print("ControllerKubectlTests skipped: no kubectl in /usr/bin or /usr/local/bin (apt-get install kubectl or kubernetes-client)")
+        guard KubectlRunner.installedPath != nil else {
+            print("ControllerKubectlTests skipped: \(KubectlRunner.missingReason)")
             return
         }
         let cluster = ControllerClusterTests()
@@ -98,15 +52,7 @@ import Testing
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agora-kubectl-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
-
-            @discardableResult
-            func kubectl(_ arguments: String..., input: String? = nil, expectSuccess: Bool = true) async throws -> String {
-                let result = try await Self.kubectl(arguments, server: "http://127.0.0.1:\(port)", directory: directory, input: input)
-                if expectSuccess {
-                    #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")) failed: \(result.output)")
-                }
-                return result.output
-            }
+            let kubectl = KubectlRunner(server: "http://127.0.0.1:\(port)", directory: directory, requestTimeout: "30s")
             func webPods() async -> [JSONValue] {
                 await store.list(.pods, namespace: "default").items.filter { $0.labels["app"] == "web" }
             }

@@ -38,3 +38,37 @@ enum ControllerLoop {
         }
     }
 }
+
+/// What every controller works with: the store it reconciles, where it logs, and its
+/// clock (injected so tests can move time).
+struct ControllerEnvironment: Sendable {
+    let store: ObjectStore
+    let logger: Logger
+    let now: @Sendable () -> Date
+}
+
+/// A controller that `ControllerLoop` drives: it names the types whose changes call
+/// for a pass, and `reconcileAll()` is one pass over everything it owns.
+protocol StoreController: Sendable {
+    /// The types whose changes trigger a pass.
+    static var watchedTypes: [ResourceType] { get }
+    /// How often a pass runs when nothing changes; 5 s unless the controller says otherwise.
+    static var resync: Duration { get }
+    var environment: ControllerEnvironment { get }
+    /// One pass.
+    func reconcileAll() async
+}
+
+extension StoreController {
+    static var resync: Duration { .seconds(5) }
+    var store: ObjectStore { environment.store }
+    var logger: Logger { environment.logger }
+    var now: @Sendable () -> Date { environment.now }
+
+    /// Reconciles until cancelled.
+    func run() async {
+        await ControllerLoop.run(store: store, watching: Self.watchedTypes, resync: Self.resync, logger: logger) {
+            await reconcileAll()
+        }
+    }
+}

@@ -5,27 +5,17 @@ import Logging
 /// (`<deployment>-<pod-template-hash>`) is scaled up and the older ones down, as the
 /// strategy allows (`RolloutPlanner`), and the Deployment's status is kept so that
 /// `kubectl rollout status` can tell when it is done.
-public struct DeploymentController: Sendable {
+public struct DeploymentController: StoreController {
     static let hashLabel = "pod-template-hash"
     static let revisionAnnotation = "deployment.kubernetes.io/revision"
     static let desiredAnnotation = "deployment.kubernetes.io/desired-replicas"
     static let maxAnnotation = "deployment.kubernetes.io/max-replicas"
 
-    let store: ObjectStore
-    let logger: Logger
-    let now: @Sendable () -> Date
+    static let watchedTypes: [ResourceType] = [.deployments, .replicaSets]
+    let environment: ControllerEnvironment
 
     public init(store: ObjectStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.logger = logger
-        self.now = now
-    }
-
-    /// Reconciles until cancelled.
-    public func run() async {
-        await ControllerLoop.run(store: store, watching: [.deployments, .replicaSets], logger: logger) {
-            await reconcileAll()
-        }
+        environment = ControllerEnvironment(store: store, logger: logger, now: now)
     }
 
     /// One pass over every Deployment.

@@ -4,22 +4,18 @@ import Logging
 /// Background cascading deletion: a ReplicaSet whose controlling Deployment is gone is
 /// deleted, and so is a pod whose controlling ReplicaSet is gone (pods that may still
 /// run get a graceful deletion, see `PodDeletion`).
-public struct GarbageCollector: Sendable {
-    let store: ObjectStore
-    let logger: Logger
-    let now: @Sendable () -> Date
+public struct GarbageCollector: StoreController {
+    static let watchedTypes: [ResourceType] = [.deployments, .replicaSets]
+    static let resync: Duration = .seconds(30)
+    let environment: ControllerEnvironment
 
     public init(store: ObjectStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.logger = logger
-        self.now = now
+        environment = ControllerEnvironment(store: store, logger: logger, now: now)
     }
 
-    /// Collects until cancelled.
-    public func run() async {
-        await ControllerLoop.run(store: store, watching: [.deployments, .replicaSets], resync: .seconds(30), logger: logger) {
-            await collect()
-        }
+    /// The loop's pass: one `collect()`.
+    func reconcileAll() async {
+        await collect()
     }
 
     /// One pass. Dependents are listed before their owners, so an owner created after

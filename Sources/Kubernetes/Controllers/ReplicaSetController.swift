@@ -5,22 +5,12 @@ import Logging
 /// template (`generateName: <rs>-`, owned by it), replaces pods that ended or were
 /// deleted, deletes surplus pods (unscheduled first, then not ready, then the
 /// newest), and writes the counts to its status.
-public struct ReplicaSetController: Sendable {
-    let store: ObjectStore
-    let logger: Logger
-    let now: @Sendable () -> Date
+public struct ReplicaSetController: StoreController {
+    static let watchedTypes: [ResourceType] = [.replicaSets, .pods]
+    let environment: ControllerEnvironment
 
     public init(store: ObjectStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.logger = logger
-        self.now = now
-    }
-
-    /// Reconciles until cancelled.
-    public func run() async {
-        await ControllerLoop.run(store: store, watching: [.replicaSets, .pods], logger: logger) {
-            await reconcileAll()
-        }
+        environment = ControllerEnvironment(store: store, logger: logger, now: now)
     }
 
     /// One pass over every ReplicaSet.
