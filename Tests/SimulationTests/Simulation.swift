@@ -448,7 +448,8 @@ struct Simulation {
 
     private mutating func crashAgent(_ index: Int) {
         stats.agentCrashes += 1
-        // The shell checkpoints after every input, so the checkpoint is the state now.
+        // The shell checkpoints after every batch of inputs and no message leaves before
+        // that, so the state after the last delivered input is what survives a crash.
         var checkpoint = agents[index].core!.checkpoint(pids: [:])
         if settings.sabotage == .resendAcknowledged, index == 0, let taken = checkpoint {
             checkpoint = taken

@@ -171,6 +171,18 @@ enum CgroupFiles {
         }
     }
 
+    /// Creates the directory `path` whose parent normally exists (a container's cgroup
+    /// below the root the isolator made at start): one `mkdir`, walking down from `/`
+    /// only when the parent has gone. An existing directory is fine.
+    static func makeChildDirectory(_ path: String) throws(CgroupError) {
+        guard mkdir(path, 0o755) != 0 else { return }
+        switch errno {
+        case EEXIST: return
+        case ENOENT: try makeDirectory(path)
+        default: throw CgroupError(.io, "cannot create cgroup \(path): \(GlibcExtensions.errorText(errno))")
+        }
+    }
+
     /// SIGKILLs the processes in `directories` until all are empty (about 5 s at most),
     /// then removes the directories, deepest first as given.
     static func killAndRemove(_ directories: [String], containerID: String) async throws(CgroupError) {

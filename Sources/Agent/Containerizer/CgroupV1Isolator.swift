@@ -55,7 +55,7 @@ public struct CgroupV1Isolator: CgroupIsolator {
         try CgroupFiles.validate(containerID: containerID)
         try CgroupFiles.validate(cpus: cpus, memoryMB: memoryMB)
         for mount in mounts {
-            try CgroupFiles.makeDirectory(directory(mount, containerID))
+            try CgroupFiles.makeChildDirectory(directory(mount, containerID))
         }
         let cpu = directory(cpuMount, containerID)
         try CgroupFiles.write(String(CgroupFiles.shares(cpus: cpus)), to: cpu + "/cpu.shares")

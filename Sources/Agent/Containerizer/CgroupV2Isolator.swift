@@ -64,7 +64,7 @@ public struct CgroupV2Isolator: CgroupIsolator {
         try CgroupFiles.validate(containerID: containerID)
         try CgroupFiles.validate(cpus: cpus, memoryMB: memoryMB)
         let cgroup = directory(containerID)
-        try CgroupFiles.makeDirectory(cgroup)
+        try CgroupFiles.makeChildDirectory(cgroup)
         let weight = Self.weight(shares: CgroupFiles.shares(cpus: cpus))
         try CgroupFiles.write(String(weight), to: cgroup + "/cpu.weight")
         let quota = cfsQuota ? String(CgroupFiles.cfsQuota(cpus: cpus)) : "max"

@@ -42,28 +42,36 @@ public struct AgentCheckpoint: Codable, Sendable, Equatable {
     public var containerCounter: Int
 }
 
+extension AgentCheckpoint.Executor {
+    /// The entry for `executor`, whose process is `pid` when known.
+    init(_ executor: AgentExecutor, pid: Int32?) {
+        self.init(frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
+                  containerID: executor.containerID, info: (try? executor.info.serializedData()) ?? Data(),
+                  isBuiltIn: executor.isBuiltIn, tasks: executor.tasks.sorted(),
+                  queued: executor.queued.compactMap { try? $0.serializedData() }, pid: pid)
+    }
+}
+
+extension AgentCheckpoint.Task {
+    /// The entry for `task`, with its unacknowledged updates `pending`.
+    init(_ task: AgentTask, pending: [Agora_V1_StatusUpdate]) {
+        self.init(frameworkID: task.key.frameworkID, taskID: task.key.taskID, executorID: task.executorID,
+                  info: (try? task.info.serializedData()) ?? Data(), state: task.state.rawValue, launched: task.launched,
+                  seenUpdates: task.seenUpdates.sorted { $0.lexicographicallyPrecedes($1) },
+                  pendingUpdates: pending.compactMap { try? $0.serializedData() })
+    }
+}
+
 extension AgentCore {
     /// The state to write to disk; `pids` maps container IDs to executor processes.
     public func checkpoint(pids: [String: Int32]) -> AgentCheckpoint? {
         guard let agentID else { return nil }
-        let executorEntries = executors.values.sorted { $0.key < $1.key }.map { executor in
-            AgentCheckpoint.Executor(
-                frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
-                containerID: executor.containerID, info: (try? executor.info.serializedData()) ?? Data(),
-                isBuiltIn: executor.isBuiltIn, tasks: executor.tasks.sorted(),
-                queued: executor.queued.compactMap { try? $0.serializedData() }, pid: pids[executor.containerID])
-        }
-        let taskEntries = tasks.values.sorted { $0.key < $1.key }.map { task in
-            AgentCheckpoint.Task(
-                frameworkID: task.key.frameworkID, taskID: task.key.taskID, executorID: task.executorID,
-                info: (try? task.info.serializedData()) ?? Data(), state: task.state.rawValue, launched: task.launched,
-                seenUpdates: task.seenUpdates.sorted { $0.lexicographicallyPrecedes($1) },
-                pendingUpdates: (streams[task.key]?.pending ?? []).compactMap { try? $0.serializedData() })
-        }
         return AgentCheckpoint(
             agentID: agentID, bootID: configuration.bootID,
             frameworks: frameworks.keys.sorted().compactMap { try? frameworks[$0]?.serializedData() },
-            executors: executorEntries, tasks: taskEntries, containerCounter: containerCounter)
+            executors: executors.values.sorted { $0.key < $1.key }.map { AgentCheckpoint.Executor($0, pid: pids[$0.containerID]) },
+            tasks: tasks.values.sorted { $0.key < $1.key }.map { AgentCheckpoint.Task($0, pending: streams[$0.key]?.pending ?? []) },
+            containerCounter: containerCounter)
     }
 
     /// Rebuilds an agent from its checkpoint after a restart on the same host.

@@ -60,7 +60,15 @@ public actor AgentServer: Service {
     /// end is noticed by polling.
     private var unsupervised: [String: (key: ExecutorKey, pid: pid_t)] = [:]
     private let checkpointPath: String
-    private var idCheckpointed = false
+    /// Inputs waiting for the core; taken in batches by `processInputs()`.
+    private let inbox = AgentInbox()
+    private var checkpointEncoder = AgentCheckpointEncoder()
+    /// The checkpoint document last written to disk.
+    private var writtenCheckpoint: Data?
+    /// Messages of the current batch, sent once the checkpoint covering them is written.
+    private var heldMessages: [HeldMessage] = []
+    private var checkpointFailing = false
+    private var lastSnapshot: ContinuousClock.Instant
     private var readyContinuation: CheckedContinuation<String, Never>?
     private var started = false
     private var startContinuation: CheckedContinuation<Void, Never>?
@@ -78,6 +86,7 @@ public actor AgentServer: Service {
         self.isolator = isolator
         self.logger = logger
         self.startedAt = clock.now
+        self.lastSnapshot = clock.now - .seconds(1)
         self.checkpointPath = metaDirectory + "/checkpoint.json"
         let recovered = try Self.recover(configuration: configuration, checkpointPath: checkpointPath, options: options,
                                          isolator: isolator, logger: logger)
@@ -167,7 +176,9 @@ public actor AgentServer: Service {
         }
         perform(core.recoveryDirectives())
         perform(core.tick(now: now))
+        commit()
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.processInputs() }
             group.addTask { await self.receiveFromMaster() }
             group.addTask { await self.watchMaster() }
             group.addTask { await self.receiveFromExecutors() }
@@ -179,6 +190,7 @@ public actor AgentServer: Service {
             }
             group.cancelAll()
         }
+        inbox.finish()
         await stopEndpoints()
         if options.killExecutorsOnShutdown {
             await destroyAllContainers()
@@ -193,34 +205,73 @@ public actor AgentServer: Service {
         await executorRouter.shutdown()
     }
 
-    private func receiveFromMaster() async {
-        for await envelope in master.messages {
+    // MARK: - Inputs
+
+    /// Most inputs one batch takes, so that messages held for its checkpoint wait for a
+    /// bounded amount of work.
+    static let maxBatch = 256
+
+    /// The agent's only consumer of inputs: takes everything queued, runs it through the
+    /// core, then writes one checkpoint and sends the messages that waited for it.
+    private func processInputs() async {
+        while await inbox.waitForInput() {
+            while true {
+                let batch = inbox.take(upTo: Self.maxBatch)
+                if batch.isEmpty { break }
+                for input in batch { handle(input) }
+                commit()
+            }
+        }
+    }
+
+    private func handle(_ input: AgentInput) {
+        switch input {
+        case .master(let envelope):
             perform(core.handleMaster(envelope, now: now))
             if core.registration == .registered, let id = core.agentID, let continuation = readyContinuation {
                 readyContinuation = nil
                 continuation.resume(returning: id)
             }
-        }
-    }
-
-    private func watchMaster() async {
-        var seenFirstConnection = false
-        for await event in master.events {
-            guard case .connected = event else { continue }
-            if seenFirstConnection { perform(core.masterConnected(now: now)) }
-            seenFirstConnection = true
-        }
-    }
-
-    private func receiveFromExecutors() async {
-        for await message in executorRouter.messages {
+        case .masterConnected:
+            perform(core.masterConnected(now: now))
+        case .executor(let message):
             var envelope = message.envelope
             if case .executorCall(var call) = envelope.payload, call.type == .update {
                 annotateMemoryLimit(&call)
                 envelope.executorCall = call
             }
             perform(core.handleExecutor(envelope, from: message.peer, now: now))
+        case .executorExited(let key, let containerID, let status):
+            executorProcessExited(key, containerID: containerID, status: status)
+        case .tick:
+            perform(core.tick(now: now))
+            for (containerID, executor) in unsupervised where !Self.isExecutorAlive(pid: executor.pid, containerID: containerID) {
+                unsupervised[containerID] = nil
+                logger.info("\(executor.key), adopted from the agent's previous run, ended")
+                executorProcessExited(executor.key, containerID: containerID, status: .unknown)
+            }
+            if clock.now - lastSnapshot >= .milliseconds(500) {
+                publishSnapshot()
+                lastSnapshot = clock.now
+            }
         }
+    }
+
+    private nonisolated func receiveFromMaster() async {
+        for await envelope in master.messages { inbox.post(.master(envelope)) }
+    }
+
+    private nonisolated func watchMaster() async {
+        var seenFirstConnection = false
+        for await event in master.events {
+            guard case .connected = event else { continue }
+            if seenFirstConnection { inbox.post(.masterConnected) }
+            seenFirstConnection = true
+        }
+    }
+
+    private nonisolated func receiveFromExecutors() async {
+        for await message in executorRouter.messages { inbox.post(.executor(message)) }
     }
 
     /// A task the kernel killed for exceeding its container's memory limit is
@@ -234,48 +285,31 @@ public actor AgentServer: Service {
         call.update.status.message = "memory limit exceeded: " + call.update.status.message
     }
 
-    private func runTimers() async {
-        var lastSnapshot = clock.now - .seconds(1)
+    private nonisolated func runTimers() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
-            let timed = core.tick(now: now)
-            if !timed.isEmpty { perform(timed) }
-            for (containerID, executor) in unsupervised where !Self.isExecutorAlive(pid: executor.pid, containerID: containerID) {
-                unsupervised[containerID] = nil
-                logger.info("\(executor.key), adopted from the agent's previous run, ended")
-                executorProcessExited(executor.key, containerID: containerID, status: .unknown)
-            }
-            if clock.now - lastSnapshot >= .milliseconds(500) {
-                publishSnapshot()
-                lastSnapshot = clock.now
-            }
+            inbox.post(.tick)
         }
     }
 
     // MARK: - Directives
 
-    /// Carries out the core's directives in order. The checkpoint is written after
-    /// every input, since even one without directives (an acknowledgement) changes
-    /// what must survive a crash; `.checkpointUpdate` writes it before the update
-    /// leaves.
+    /// Carries out the core's directives in order, except messages: those are held
+    /// until `commit()` has written the checkpoint of the batch that produced them
+    /// (which is how `.checkpointUpdate` and `.checkpointAgentID` are honoured).
     private func perform(_ directives: [AgentDirective]) {
-        defer { saveCheckpoint() }
         for directive in directives {
             switch directive {
             case .sendToMaster(let envelope):
-                do { try master.trySend(envelope) } catch {
-                    logger.warning("could not queue a message for the master: \(error)")
-                }
+                heldMessages.append(.toMaster(envelope))
             case .sendToExecutor(let envelope, let peer):
-                do { try executorRouter.trySend(envelope, to: peer) } catch {
-                    logger.warning("could not queue a message for an executor: \(error)")
-                }
+                heldMessages.append(.toExecutor(envelope, peer))
             case .launchExecutor(let launch):
                 launchExecutor(launch)
             case .destroyContainer(let key, let containerID, let grace):
                 destroyContainer(key: key, containerID: containerID, grace: grace)
             case .checkpointUpdate, .checkpointAgentID:
-                saveCheckpoint()
+                break
             case .scheduleSandboxRemoval(let key, let containerID):
                 guard let path = try? Sandbox(workDir: options.workDirectory, frameworkID: key.frameworkID,
                                               executorID: key.executorID, containerID: containerID).path else { break }
@@ -339,9 +373,10 @@ public actor AgentServer: Service {
             logger.info("started \(launch.key) as pid \(pid) in \(sandbox)")
             let key = launch.key
             let containerID = launch.containerID
+            let inbox = inbox
             Task {
                 let status = await ChildProcessMonitor.shared.waitForExit(pid)
-                self.executorProcessExited(key, containerID: containerID, status: status)
+                inbox.post(.executorExited(key, containerID: containerID, status: status))
             }
         } catch {
             logger.error("could not start \(launch.key): \(error)")
@@ -410,24 +445,65 @@ public actor AgentServer: Service {
 
     // MARK: - Checkpoints
 
-    /// Writes the core's state durably: to a temporary file, fsync, then rename, so a
-    /// crash leaves either the old or the new checkpoint, never half of one.
-    private func saveCheckpoint() {
-        guard let checkpoint = core.checkpoint(pids: containers) else { return }
+    /// Ends a batch: writes the checkpoint when the batch changed it, then sends the
+    /// batch's messages. No message leaves before the state that produced it is on
+    /// disk; if the write fails they stay held, and the next batch (at the latest the
+    /// next timer tick) tries again.
+    private func commit() {
         do {
-            let data = try JSONEncoder().encode(checkpoint)
-            let temporary = checkpointPath + ".tmp"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fsync(fd)
-            close(fd)
-            guard written == data.count, synced == 0, rename(temporary, checkpointPath) == 0 else {
-                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            if let document = try checkpointEncoder.encode(core, pids: containers), document != writtenCheckpoint {
+                try Self.writeDurably(document, to: checkpointPath)
+                writtenCheckpoint = document
+            }
+            if checkpointFailing {
+                checkpointFailing = false
+                logger.notice("the agent's checkpoint \(checkpointPath) is written again")
             }
         } catch {
-            logger.error("could not write the agent's checkpoint \(checkpointPath): \(error)")
+            if !checkpointFailing {
+                logger.error("could not write the agent's checkpoint \(checkpointPath), holding \(heldMessages.count) message(s) until it works: \(error)")
+            }
+            checkpointFailing = true
+            return
         }
+        let messages = heldMessages
+        heldMessages = []
+        for message in messages {
+            switch message {
+            case .toMaster(let envelope):
+                do { try master.trySend(envelope) } catch {
+                    logger.warning("could not queue a message for the master: \(error)")
+                }
+            case .toExecutor(let envelope, let peer):
+                do { try executorRouter.trySend(envelope, to: peer) } catch {
+                    logger.warning("could not queue a message for an executor: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Writes `data` to a temporary file, fsyncs it and renames it over `path`, so a
+    /// crash leaves either the old or the new file, never half of one.
+    static func writeDurably(_ data: Data, to path: String) throws {
+        func failure() -> POSIXError { POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure() }
+        defer { close(fd) }
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { throw failure() }
+            offset += written
+        }
+        guard fsync(fd) == 0, rename(temporary, path) == 0 else { throw failure() }
+    }
+
+    /// A message waiting in `heldMessages` for its batch's checkpoint.
+    private enum HeldMessage {
+        case toMaster(Agora_V1_Envelope)
+        case toExecutor(Agora_V1_Envelope, PeerID)
     }
 
     // MARK: - Snapshots
