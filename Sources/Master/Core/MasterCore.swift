@@ -119,20 +119,21 @@ public struct MasterCore: Sendable {
         counters.allocationRuns += 1
         var offersByFramework: [FrameworkID: [Agora_V1_Offer]] = [:]
         for allocation in allocator.allocate(now: now) {
-            guard let agent = agents[allocation.agentID], var framework = frameworks[allocation.frameworkID] else {
+            guard let agent = agents[allocation.agentID], frameworks[allocation.frameworkID] != nil else {
                 // The allocator and the core disagree; give the resources back.
                 allocator.recover(allocation.resources, agent: allocation.agentID, framework: allocation.frameworkID,
                                   refuseFor: nil, now: now)
                 continue
             }
             nextOfferNumber += 1
-            let offer = OfferRecord(id: "\(configuration.runID)-O\(nextOfferNumber)", frameworkID: framework.id,
+            let offer = OfferRecord(id: "\(configuration.runID)-O\(nextOfferNumber)", frameworkID: allocation.frameworkID,
                                     agentID: agent.id, role: allocation.role, resources: allocation.resources,
                                     createdAt: now)
             offers[offer.id] = offer
-            framework.offers.insert(offer.id)
-            frameworks[framework.id] = framework
-            offersByFramework[framework.id, default: []].append(protoOffer(offer, agent: agent))
+            // In place: copying the framework's record out and back would copy its whole
+            // offer set for every offer (quadratic at 10k agents).
+            frameworks[allocation.frameworkID]?.offers.insert(offer.id)
+            offersByFramework[allocation.frameworkID, default: []].append(protoOffer(offer, agent: agent))
             counters.offersSent += 1
         }
         for (frameworkID, batch) in offersByFramework.sorted(by: { $0.key < $1.key }) {

@@ -122,10 +122,15 @@ public actor MasterServer: Service {
     }
 
     private func receiveMessages() async {
+        var handled = 0
         for await message in router.messages {
             let directives = core.handle(message.envelope, from: message.peer, now: now)
             stateChanged = true
             guard perform(directives) else { return }
+            // A flood of messages (thousands of agents re-registering) must not keep
+            // pings and allocation waiting until it drains.
+            handled += 1
+            if handled % 256 == 0 { await Task.yield() }
         }
     }
 
