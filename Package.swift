@@ -100,10 +100,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `agora simulate`: many simulated agents (and a tiny framework) against a real
+        // master, for the scale and failover benchmarks.
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "AgoraProto", "Resources", "Messaging", "Framework",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "AgoraCLI",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "Marathon", "Kubernetes",
+                "AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "Marathon", "Kubernetes", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,6 +169,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "AgoraCLITests", dependencies: ["AgoraCLI"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Master", "Messaging", "AgoraProto", "Resources"]),
         .testTarget(
             name: "KubernetesTests",
             dependencies: [
