@@ -89,6 +89,20 @@ private typealias S = MasterScenario
         #expect(s.core.allocator.frameworkCount == 2)
     }
 
+    @Test func aRepeatedSubscribeWithoutAnIDFromTheSameConnectionIsTheSameFramework() throws {
+        var s = S()
+        let first = try s.subscribe("f1")
+        let directives = s.subscribeRaw(peer: PeerID("f1"), info: S.frameworkInfo(name: "f1"))
+        let again = try #require(S.events(directives, to: PeerID("f1")).first { $0.type == .subscribed })
+        #expect(again.subscribed.frameworkID.value == first)
+        #expect(s.core.frameworks.count == 1)
+        // Another connection with the same name is another framework.
+        let elsewhere = s.subscribeRaw(peer: PeerID("f1-elsewhere"), info: S.frameworkInfo(name: "f1"))
+        let other = try #require(S.events(elsewhere, to: PeerID("f1-elsewhere")).first { $0.type == .subscribed })
+        #expect(other.subscribed.frameworkID.value != first)
+        #expect(s.core.frameworks.count == 2)
+    }
+
     @Test func resubscribingWithTheSameIDResumesAndRescindsOutstandingOffers() throws {
         var s = S()
         _ = try s.registerAgent("a1")

@@ -61,6 +61,12 @@ extension MasterCore {
         }
         let suppressed = Set(subscribe.suppressedRoles).intersection(roles)
         if info.user.isEmpty { info.user = "root" }
+        // A SUBSCRIBE without an ID that a driver repeated because the first answer was
+        // slow (same connection, same name) is the same framework, not a second one.
+        if !info.hasID || info.id.value.isEmpty,
+           let previous = frameworksByPeer[peer]?.sorted().first(where: { frameworks[$0]?.info.name == info.name }) {
+            info.id.value = previous
+        }
 
         let id: FrameworkID
         if info.hasID, !info.id.value.isEmpty {
