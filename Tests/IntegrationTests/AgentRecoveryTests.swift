@@ -28,13 +28,16 @@ struct AgentRecoveryTests {
         try await TestCluster.with(agentResources: []) { cluster in
             let workDir = cluster.workDir + "/agent"
             let (first, agentID) = try await startAgent(cluster, workDir: workDir)
-            let run = try cluster.run(["--", "sleep 3; echo survived"])
+            // The task runs until the test lets it finish, however slow the machine is.
+            let release = cluster.workDir + "/release-the-task"
+            let run = try cluster.run(["--", "while [ ! -e \(release) ]; do sleep 0.1; done; echo survived"])
             _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
             first.signal(SIGKILL)
             _ = await first.waitForExit()
 
             let (second, sameID) = try await startAgent(cluster, workDir: workDir, extra: ["--kill-executors-on-shutdown"])
             #expect(sameID == agentID)
+            FileManager.default.createFile(atPath: release, contents: nil)
             #expect(await run.waitForExit(timeout: .seconds(30)) == 0, "stdout: \(run.stdout)")
             #expect(run.stdout.components(separatedBy: "TASK_FINISHED").count == 2, "stdout: \(run.stdout)")
             #expect(second.stderr.contains("1 of 1 executor(s) still run"))
