@@ -22,6 +22,8 @@ struct FrameworkSDKTests {
             _ = try #require(await first.line(containing: "long-attempt-1 TASK_RUNNING"), "stdout: \(first.stdout)")
             first.signal(SIGKILL)
             _ = await first.waitForExit()
+            let saved = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
+            #expect(saved.contains("framework-id"), "the first run saved \(saved) in \(stateDir); stdout: \(first.stdout)")
 
             let second = try DaemonProcess([cluster.masterAddress, jobsFile, stateDir], name: "batch2",
                                            executable: Self.batchFramework)
