@@ -11,8 +11,12 @@ struct FrameworkSDKTests {
         try await TestCluster.with(agentResources: ["cpus:1;mem:512"]) { cluster in
             let stateDir = cluster.workDir + "/batch-state"
             let jobsFile = cluster.workDir + "/jobs.json"
+            // "long" runs until the test releases it: on a loaded machine a fixed sleep
+            // could end (and the whole first run with it) before the kill.
+            let release = cluster.workDir + "/release-long"
             try Data("""
-                [{"name": "long", "command": "sleep 4"}, {"name": "quick", "command": "true"}]
+                [{"name": "long", "command": "while [ ! -e \(release) ]; do sleep 0.1; done"},
+                 {"name": "quick", "command": "true"}]
                 """.utf8).write(to: URL(fileURLWithPath: jobsFile))
 
             let first = try DaemonProcess([cluster.masterAddress, jobsFile, stateDir], name: "batch1",
@@ -30,6 +34,7 @@ struct FrameworkSDKTests {
             let resubscribed = try #require(await second.line(containing: "subscribed as"), "stdout: \(second.stdout)")
             #expect(resubscribed.hasSuffix(frameworkID), "resubscribed as: \(resubscribed)")
             _ = try #require(await second.line(containing: "reconciling"), "stdout: \(second.stdout)")
+            FileManager.default.createFile(atPath: release, contents: nil)
             #expect(await second.waitForExit(timeout: .seconds(60)) == 0, "stdout: \(second.stdout)")
             #expect(second.stdout.contains("long-attempt-1 TASK_FINISHED"))
             #expect(second.stdout.contains("2 of 2 job(s) succeeded"))
