@@ -37,7 +37,7 @@ struct AgentRecoveryTests {
 
             let (second, sameID) = try await startAgent(cluster, workDir: workDir, extra: ["--kill-executors-on-shutdown"])
             #expect(sameID == agentID)
-            FileManager.default.createFile(atPath: release, contents: nil)
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
             #expect(await run.waitForExit(timeout: .seconds(30)) == 0, "stdout: \(run.stdout)")
             #expect(run.stdout.components(separatedBy: "TASK_FINISHED").count == 2, "stdout: \(run.stdout)")
             #expect(second.stderr.contains("1 of 1 executor(s) still run"))

@@ -34,7 +34,7 @@ struct FrameworkSDKTests {
             let resubscribed = try #require(await second.line(containing: "subscribed as"), "stdout: \(second.stdout)")
             #expect(resubscribed.hasSuffix(frameworkID), "resubscribed as: \(resubscribed)")
             _ = try #require(await second.line(containing: "reconciling"), "stdout: \(second.stdout)")
-            FileManager.default.createFile(atPath: release, contents: nil)
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
             #expect(await second.waitForExit(timeout: .seconds(60)) == 0, "stdout: \(second.stdout)")
             #expect(second.stdout.contains("long-attempt-1 TASK_FINISHED"))
             #expect(second.stdout.contains("2 of 2 job(s) succeeded"))

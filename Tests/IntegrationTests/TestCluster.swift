@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -12,6 +13,8 @@ final class TestCluster: Sendable {
     let masterHTTP: String
     let agents: [DaemonProcess]
     let agentIDs: [String]
+    /// `agora run` clients started with `run(_:)`, stopped with the cluster.
+    private let runs = Mutex<[DaemonProcess]>([])
 
     /// - Parameters:
     ///   - masterFlags: extra `agora master` flags (timeouts for failure tests).
@@ -81,6 +84,7 @@ final class TestCluster: Sendable {
 
     /// Stops the agents (and their tasks) and the master, and removes the work dir.
     func shutdown() async {
+        for run in runs.withLock({ $0 }) where run.isRunning { await run.stop() }
         for agent in agents { await agent.stop() }
         await master.stop()
         try? FileManager.default.removeItem(atPath: workDir)
@@ -88,7 +92,9 @@ final class TestCluster: Sendable {
 
     /// `agora run` against this cluster.
     func run(_ arguments: [String]) throws -> DaemonProcess {
-        try DaemonProcess(["run", "--master", masterAddress] + arguments, name: "run")
+        let run = try DaemonProcess(["run", "--master", masterAddress] + arguments, name: "run")
+        runs.withLock { $0.append(run) }
+        return run
     }
 
     /// GETs a path on the master's HTTP server.
