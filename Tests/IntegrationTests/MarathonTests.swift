@@ -224,10 +224,10 @@ struct MarathonTests {
             _ = try await marathon.request("POST", "/v2/apps", json: ["id": "/dup", "cmd": "sleep 60", "cpus": 0.1, "mem": 16])
             let duplicate = try await marathon.request("POST", "/v2/apps", json: ["id": "/dup", "cmd": "sleep 60"])
             #expect(duplicate.status == 409)
+            // Its deployment runs for at least 2 s (an app without checks must run that long).
             let locked = try await marathon.request("PUT", "/v2/apps/dup", json: ["cmd": "sleep 61"])
-            if locked.status == 409 {
-                #expect((locked.object["deployments"] as? [[String: Any]])?.isEmpty == false)
-            }
+            #expect(locked.status == 409, "\(locked.text)")
+            #expect((locked.object["deployments"] as? [[String: Any]])?.isEmpty == false)
             #expect(try await marathon.request("GET", "/ping").text == "pong")
             #expect(marathon.process.isRunning, "bad input never takes the daemon down")
         }

@@ -36,14 +36,17 @@ struct ModelAppDefinitionTests {
     }
 
     @Test func healthCheckDefaultsAndPortIndex() throws {
-        let app = try app(#"""
-        {"id": "/web", "cmd": "python3 -m http.server $PORT0",
-         "healthChecks": [{"path": "/"}, {"protocol": "COMMAND", "command": {"value": "true"}}]}
+        // Agora runs one health check per app, so the two kinds are read from two apps.
+        let web = try app(#"""
+        {"id": "/web", "cmd": "python3 -m http.server $PORT0", "healthChecks": [{"path": "/"}]}
         """#)
-        let http = app.healthChecks[0]
+        let worker = try app(#"""
+        {"id": "/worker", "cmd": "work", "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}}]}
+        """#)
+        let http = web.healthChecks[0]
         #expect(http.protocol == .http && http.portIndex == 0 && http.gracePeriodSeconds == 300)
         #expect(http.intervalSeconds == 60 && http.timeoutSeconds == 20 && http.maxConsecutiveFailures == 3)
-        #expect(app.healthChecks[1].command == "true" && app.healthChecks[1].portIndex == nil)
+        #expect(worker.healthChecks[0].command == "true" && worker.healthChecks[0].portIndex == nil)
     }
 
     @Test func fullDefinitionRoundTrips() throws {

@@ -44,7 +44,7 @@ struct ModelClientCompatibilityTests {
          "portDefinitions": [{"port": 0, "name": "http"}],
          "container": {"type": "DOCKER", "docker": {"image": "python:3"},
                        "volumes": [{"containerPath": "/data", "hostPath": "/srv", "mode": "RO"}]},
-         "healthChecks": [{"protocol": "HTTP", "path": "/"}, {"protocol": "COMMAND", "command": {"value": "true"}}],
+         "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}}],
          "readinessChecks": [{"portName": "http"}],
          "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.2},
          "taskKillGracePeriodSeconds": 5, "acceptedResourceRoles": ["*"], "role": "prod",

@@ -101,7 +101,7 @@ extension MarathonCore {
         guard let deployment = deployments[id], deployment.isRunning else { throw .deploymentNotFound(id) }
         end(deployment, as: .canceled, reason: force ? "canceled by request" : "rolled back by request", now: now)
         guard !force else {
-            converge(now: now)
+            converge(now: now, only: deployment.appID)
             return nil
         }
         if let original = deployment.original {
@@ -123,7 +123,7 @@ extension MarathonCore {
         record.backoff = Backoff()
         apps[id] = record
         changes.apps.insert(id)
-        converge(now: now)
+        converge(now: now, only: id)
     }
 
     /// The stored version `version` of an app.
@@ -176,7 +176,7 @@ extension MarathonCore {
         deployments[deployment.id] = deployment
         changes.deployments.insert(deployment.id)
         outbox.append(.event(.deploymentInfo(deployment)))
-        converge(now: now)
+        converge(now: now, only: appID)
         return deployments[deployment.id] ?? deployment
     }
 }

@@ -41,7 +41,6 @@ public enum MarathonCoreError: Error, Equatable, Sendable {
     case deploymentNotFound(String)
     case versionNotFound(appID: String, version: String)
     case notInQueue(String)
-    case invalid(String)
 }
 
 /// Per app, how offers fared for it since it last waited: Marathon's `/v2/queue` summary.
@@ -55,8 +54,6 @@ public struct OfferStatistics: Hashable, Sendable {
     public var firstReasonsLastRound: [OfferRejectionReason] = []
     /// Offers looked at in the last round.
     public var processedLastRound = 0
-    /// Human-readable diagnosis of the last round (`offers: 2 total; 2 short of mem`).
-    public var lastDiagnosis: String?
 }
 
 /// The app framework's brain: apps, instances, deployments and the launch queue.
@@ -250,7 +247,6 @@ public struct MarathonCore: Sendable {
             record.waiting -= result.assignments.count
             if result.unplaced.isEmpty {
                 record.offers.firstReasonsLastRound = []
-                record.offers.lastDiagnosis = nil
             } else if let diagnosis = result.unplaced.first {
                 record.offers.unusedOffers += offers.count
                 record.offers.lastUnusedOfferAt = now
@@ -258,7 +254,6 @@ public struct MarathonCore: Sendable {
                     let reasons = Set(offer.rejections.map(OfferRejectionReason.init))
                     return OfferRejectionReason.allCases.first(where: reasons.contains)
                 }
-                record.offers.lastDiagnosis = diagnosis.summary
             }
             if record.waiting == 0 { record.waitingSince = nil }
             apps[appID] = record
@@ -311,7 +306,7 @@ public struct MarathonCore: Sendable {
             instances[taskID] = instance
             changes.instances.insert(taskID)
         }
-        converge(now: now)
+        converge(now: now, only: instance.appID)
     }
 
     private mutating func recordHealth(of instance: inout Instance, alive: Bool, message: String, now: Date) {
@@ -359,7 +354,7 @@ public struct MarathonCore: Sendable {
         instances[taskID] = instance
         changes.instances.insert(taskID)
         if ready { markProgress(appID: instance.appID, now: now) }
-        converge(now: now)
+        converge(now: now, only: instance.appID)
     }
 
     /// Time passes: deployment timeouts, back-off ends, unreachable instances,
@@ -393,10 +388,11 @@ public struct MarathonCore: Sendable {
 
     // MARK: Convergence
 
-    /// Moves every app towards its target: deployments step, missing instances are
-    /// queued, surplus ones killed. Called after every input.
-    mutating func converge(now: Date) {
-        for appID in apps.keys.sorted() { converge(appID: appID, now: now) }
+    /// Moves apps towards their targets: deployments step, missing instances are
+    /// queued, surplus ones killed. Called after every input: for the one app the input
+    /// concerns, or for every app (`appID` nil) on a tick or a change of several apps.
+    mutating func converge(now: Date, only appID: String? = nil) {
+        for id in appID.map({ [$0] }) ?? apps.keys.sorted() { converge(appID: id, now: now) }
         updateSuppression()
     }
 

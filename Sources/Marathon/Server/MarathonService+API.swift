@@ -24,7 +24,6 @@ extension MarathonService {
 
     func createApp(body: Data, force: Bool) async throws(MarathonAPIError) -> (MarathonJSON, String) {
         let app = try AppDefinition.decode(body: body)
-        try Self.checkRunnable(app)
         let deployment = try mapped { (core: inout MarathonCore) throws(MarathonCoreError) in
             try core.createApp(app, now: Date())
         }
@@ -69,7 +68,6 @@ extension MarathonService {
         } else {
             target = try AppDefinition(creatingFrom: update, id: id)
         }
-        try Self.checkRunnable(target)
         let deployment = try mapped { (core: inout MarathonCore) throws(MarathonCoreError) in
             try core.updateApp(target, force: force, now: Date())
         }
@@ -104,13 +102,6 @@ extension MarathonService {
         try mapped { (core: inout MarathonCore) throws(MarathonCoreError) in
             try core.version(of: appID.description, version)
         }.json
-    }
-
-    /// Marathon can only run commands: an image without a command would be a lie.
-    private static func checkRunnable(_ app: AppDefinition) throws(MarathonAPIError) {
-        if app.healthChecks.count > 1 {
-            throw .notValid([.init(path: "/healthChecks", "Agora runs one health check per app (on the agent); \(app.healthChecks.count) were given")])
-        }
     }
 
     // MARK: Tasks
@@ -374,7 +365,6 @@ extension MarathonService {
             case .versionNotFound(let id, let version):
                 throw MarathonAPIError(status: 404, message: "App '\(id)' does not exist in version \(version)")
             case .notInQueue(let id): throw .notInQueue(PathID(id))
-            case .invalid(let message): throw .badRequest(message)
             }
         }
     }
