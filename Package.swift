@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "agora", targets: ["AgoraCLI"]),
+        .executable(name: "agora-executor", targets: ["AgoraExecutor"]),
         .library(name: "AgoraProto", targets: ["AgoraProto"]),
         .library(name: "Resources", targets: ["Resources"]),
         .library(name: "Messaging", targets: ["Messaging"]),
@@ -62,14 +63,40 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Starting, reaping and killing process groups; shared by the agent and the
+        // built-in executor.
+        .target(name: "ProcessSupervision"),
         .target(
             name: "Agent",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging",
+                "AgoraProto", "Resources", "Messaging", "ProcessSupervision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The built-in executor for command tasks and task groups, kept apart from the
+        // agent so that its program links no HTTP server, database or FoundationNetworking.
+        .target(
+            name: "BuiltInExecutor",
+            dependencies: [
+                "AgoraProto", "Messaging", "ProcessSupervision",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `agora-executor`, which the agent starts once per built-in executor (so once per
+        // command task): the Swift runtime and Foundation are linked in statically, which
+        // takes the dynamic loader's symbol binding out of every start.
+        .executableTarget(
+            name: "AgoraExecutor",
+            dependencies: [
+                "BuiltInExecutor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Compiled against the static runtime's modules too, so that the objects ask
+            // for Foundation's static dependencies (CoreFoundation, ICU) at link time.
+            swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .target(
             name: "Framework",
@@ -157,7 +184,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Resources", "AgoraProto"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "BuiltInExecutor", "ProcessSupervision", "Resources", "AgoraProto"]
+        ),
         .testTarget(
             name: "SimulationTests",
             dependencies: ["Master", "Agent", "Resources", "AgoraProto", "Messaging"]

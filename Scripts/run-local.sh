@@ -6,6 +6,8 @@
 set -euo pipefail
 agora=${1:-.build/debug/agora}
 [ -x "$agora" ] || { echo "run-local: $agora is missing; run 'make build' first" >&2; exit 1; }
+# The agents start the built-in executor from the directory agora is in.
+[ -x "$(dirname "$agora")/agora-executor" ] || { echo "run-local: $(dirname "$agora")/agora-executor is missing; run 'make build' first" >&2; exit 1; }
 agora=$(cd "$(dirname "$agora")" && pwd)/$(basename "$agora")
 
 work_dir=$(mktemp -d -t agora-local.XXXXXX)

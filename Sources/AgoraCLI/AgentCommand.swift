@@ -164,22 +164,3 @@ struct AgentCommand: AsyncParsableCommand {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
-
-/// `agora executor`: the built-in executor; the agent starts it, never a user.
-struct ExecutorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "executor",
-        abstract: "The built-in executor that agents start for command tasks and task groups (not for direct use)."
-    )
-
-    func run() async throws {
-        try bootstrapLogging(level: ProcessInfo.processInfo.environment["AGORA_LOG_LEVEL"] ?? "info")
-        let executor: BuiltInExecutor
-        do {
-            executor = try BuiltInExecutor(logger: Logger(label: "agora.executor"))
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        await executor.run()
-    }
-}

@@ -12,7 +12,7 @@ struct Agora: AsyncParsableCommand {
             would offer as an agent.
             """,
         version: AgoraVersion.current,
-        subcommands: [MasterCommand.self, AgentCommand.self, LocalCommand.self, RunCommand.self, ClusterCommand.self, TasksCommand.self, FrameworksCommand.self, MarathonCommand.self, AppCommand.self, KubeCommand.self, ExecutorCommand.self, SimulateCommand.self, Doctor.self]
+        subcommands: [MasterCommand.self, AgentCommand.self, LocalCommand.self, RunCommand.self, ClusterCommand.self, TasksCommand.self, FrameworksCommand.self, MarathonCommand.self, AppCommand.self, KubeCommand.self, SimulateCommand.self, Doctor.self]
     )
 }
 

@@ -69,7 +69,7 @@ func advertisedHost(boundIP ip: String, override: String?) -> String {
     return ip == "0.0.0.0" || ip == "*" ? localHostname() : ip
 }
 
-/// The path of the running `agora` executable, for starting `agora executor`.
+/// The path of the running `agora` executable; agents start `agora-executor` from its directory.
 func currentExecutablePath() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }

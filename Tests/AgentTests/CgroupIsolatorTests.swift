@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import Agent
+import ProcessSupervision
 
 /// This host's isolator, or why there is none (printed once, shown on skipped tests).
 enum CgroupTestHost {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Agent
+@testable import BuiltInExecutor
+import ProcessSupervision
 
 /// One health check of each kind against real servers and processes on this host.
 @Suite("Health check probes", .serialized)

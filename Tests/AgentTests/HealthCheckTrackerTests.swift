@@ -1,7 +1,7 @@
 import AgoraProto
 import Testing
 
-@testable import Agent
+@testable import BuiltInExecutor
 
 @Suite("Health check state machine")
 struct HealthCheckTrackerTests {

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-@testable import Agent
+@testable import ProcessSupervision
 
 @Suite("Kill policy")
 struct KillPolicyTests {

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-@testable import Agent
+@testable import ProcessSupervision
 
 @Suite("Process spawning and reaping")
 struct ProcessSpawnerTests {
@@ -33,11 +33,11 @@ struct ProcessSpawnerTests {
     }
 
     @Test("exit codes and signals are reported", arguments: [
-        ("exit 3", Agent.ExitStatus.exited(code: 3), "exited with status 3"),
+        ("exit 3", ProcessSupervision.ExitStatus.exited(code: 3), "exited with status 3"),
         ("kill -9 $$", .signaled(signal: 9), "killed by signal 9 (SIGKILL)"),
         ("kill -TERM $$", .signaled(signal: 15), "killed by signal 15 (SIGTERM)"),
     ])
-    func exitStatuses(command: String, expected: Agent.ExitStatus, description: String) async throws {
+    func exitStatuses(command: String, expected: ProcessSupervision.ExitStatus, description: String) async throws {
         let pid = try monitor.spawn(.shell(command))
         let status = await monitor.waitForExit(pid)
         #expect(status == expected)
@@ -177,11 +177,11 @@ struct ProcessSpawnerTests {
 
     @Test("exit status descriptions name the signal")
     func descriptions() {
-        #expect(Agent.ExitStatus.exited(code: 3).description == "exited with status 3")
-        #expect(Agent.ExitStatus.signaled(signal: 9).description == "killed by signal 9 (SIGKILL)")
-        #expect(Agent.ExitStatus.signaled(signal: 64).description == "killed by signal 64")
-        #expect(Agent.ExitStatus(waitStatus: 3 << 8) == .exited(code: 3))
-        #expect(Agent.ExitStatus(waitStatus: 9) == .signaled(signal: 9))
-        #expect(Agent.ExitStatus(waitStatus: 0x80 | 11) == .signaled(signal: 11))
+        #expect(ProcessSupervision.ExitStatus.exited(code: 3).description == "exited with status 3")
+        #expect(ProcessSupervision.ExitStatus.signaled(signal: 9).description == "killed by signal 9 (SIGKILL)")
+        #expect(ProcessSupervision.ExitStatus.signaled(signal: 64).description == "killed by signal 64")
+        #expect(ProcessSupervision.ExitStatus(waitStatus: 3 << 8) == .exited(code: 3))
+        #expect(ProcessSupervision.ExitStatus(waitStatus: 9) == .signaled(signal: 9))
+        #expect(ProcessSupervision.ExitStatus(waitStatus: 0x80 | 11) == .signaled(signal: 11))
     }
 }

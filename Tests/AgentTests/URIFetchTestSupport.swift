@@ -2,6 +2,8 @@ import Foundation
 import Glibc
 
 @testable import Agent
+@testable import BuiltInExecutor
+import ProcessSupervision
 
 /// Real servers on loopback for the fetcher and health-check tests.
 enum NetworkTestSupport {

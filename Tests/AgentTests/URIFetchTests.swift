@@ -3,6 +3,8 @@ import Foundation
 import Testing
 
 @testable import Agent
+@testable import BuiltInExecutor
+import ProcessSupervision
 
 private func uri(_ value: String, executable: Bool = false, extract: Bool? = nil,
                  outputFile: String? = nil) -> Agora_V1_CommandInfo.URI {

@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 /// A master, two agents and a scheduler in this process, on real loopback sockets
-/// (the agents still start real `agora executor` processes).
+/// (the agents still start real `agora-executor` processes).
 @Suite(.timeLimit(.minutes(3)))
 struct InProcessClusterTests {
     @Test func fiftyTasksRunAndFinishAcrossTwoAgentsAndEveryUpdateIsAcknowledgedOnce() async throws {

@@ -2,7 +2,7 @@ import Foundation
 import LaunchBenchCore
 import Synchronization
 
-/// Samples the VmRSS of every `agora executor` process that one cluster's agents
+/// Samples the VmRSS of every `agora-executor` process that one cluster's agents
 /// started, on its own thread, until `stop()`. Each pass reads one small file per
 /// process on the host (`/proc/PID/stat`), and more only for the agents' children.
 final class ExecutorMemorySampler: Sendable {

@@ -37,6 +37,12 @@ guard isExecutable(options.agoraPath) else {
     fail("--agora \(options.agoraPath): not an executable file; build it (swift build --product agora) or pass its path")
 }
 let agora = URL(fileURLWithPath: options.agoraPath).standardizedFileURL.path
+// The agents start the built-in executor from the directory `agora` is in.
+let agoraExecutor = URL(fileURLWithPath: agora).deletingLastPathComponent().appendingPathComponent("agora-executor").path
+guard isExecutable(agoraExecutor) else {
+    fail("\(agoraExecutor): not an executable file; the agents start it for every task. Build it beside agora "
+        + "(swift build --product agora-executor)")
+}
 let taskResources: Resources
 do {
     taskResources = try Resources(parsing: "cpus:\(options.cpusPerTask);mem:\(options.memPerTask)")
@@ -137,7 +143,7 @@ for round in 1...options.rounds {
     let startup: [Double]
     do {
         raw = try RawSpawnLoop.run(command, count: options.tasks)
-        startup = options.startupSamples > 0 ? try RawSpawnLoop.run(agora, arguments: ["executor"], count: options.startupSamples) : []
+        startup = options.startupSamples > 0 ? try RawSpawnLoop.run(agoraExecutor, count: options.startupSamples) : []
     } catch {
         fail("\(error)")
     }

@@ -72,11 +72,11 @@ public enum ProcFiles {
         return arguments[1]
     }
 
-    /// Whether `arguments` are those of an `agora executor` process: a program named
-    /// `agora` (any directory) whose first argument is `executor`.
+    /// Whether `arguments` are those of a built-in executor process: a program named
+    /// `agora-executor` (any directory).
     public static func isAgoraExecutor(_ arguments: [String]) -> Bool {
-        guard arguments.count >= 2, arguments[1] == "executor" else { return false }
-        return arguments[0].split(separator: "/").last == "agora"
+        guard let program = arguments.first else { return false }
+        return program.split(separator: "/").last == "agora-executor"
     }
 }
 

@@ -25,8 +25,8 @@ public struct LaunchBenchOptions: Equatable, Sendable {
     public var isolation: String?
     /// Passed to `agora local --allocation-interval` when set (e.g. `1s`, `100ms`).
     public var allocationInterval: String?
-    /// How many times the raw loop also starts `agora executor` outside any agent (it
-    /// exits at once), to time the executor binary's start; 0 skips it.
+    /// How many times the raw loop also starts `agora-executor` (the one beside `agora`)
+    /// outside any agent (it exits at once), to time the executor binary's start; 0 skips it.
     public var startupSamples = 200
 
     public init() {}

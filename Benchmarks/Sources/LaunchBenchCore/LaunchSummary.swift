@@ -36,7 +36,7 @@ public struct LaunchRound: Equatable, Sendable {
     public var agora: LaunchRunResult
     /// The median over executors of each executor's peak VmRSS (kB); nil if none was seen.
     public var executorRSSKilobytes: Double?
-    /// Median seconds to start and reap `agora executor` outside an agent (it exits at
+    /// Median seconds to start and reap `agora-executor` outside an agent (it exits at
     /// once): the executor binary's start-up cost; nil when not measured.
     public var executorStartSeconds: Double?
     /// Where the Agora run's CPU went; nil when not measured.
@@ -113,7 +113,7 @@ public struct LaunchSummary: Equatable, Sendable {
             | ACCEPT → TASK_RUNNING p50 | \(millis(runningLatencyP50)) |
             | ACCEPT → TASK_RUNNING p99 | \(millis(runningLatencyP99)) |
             | executor RSS (median of per-executor peaks) | \(rss) |
-            | `agora executor` start + exit, no agent (median) | \(start) |
+            | `agora-executor` start + exit, no agent (median) | \(start) |
             | CPU per task | \(cpu) |
             | tasks not finished (all rounds) | \(failedTasks) |
 

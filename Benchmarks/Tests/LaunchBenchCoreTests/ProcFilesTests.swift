@@ -39,11 +39,12 @@ import Testing
     }
 
     @Test(arguments: [
-        (["/work/main/.build/release/agora", "executor"], true),
-        (["agora", "executor", "--verbose"], true),
+        (["/work/main/.build/release/agora-executor"], true),
+        (["agora-executor"], true),
         (["/usr/bin/agora", "agent"], false),
-        (["/usr/bin/not-agora", "executor"], false),
-        (["agora"], false),
+        (["/usr/bin/agora", "executor"], false),
+        (["/usr/bin/not-agora-executor"], false),
+        ([], false),
     ])
     func recognizesAgoraExecutors(arguments: [String], expected: Bool) {
         #expect(ProcFiles.isAgoraExecutor(arguments) == expected)

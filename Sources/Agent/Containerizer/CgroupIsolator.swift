@@ -1,4 +1,5 @@
 import Glibc
+import ProcessSupervision
 
 /// Puts a container's processes in a cgroup that limits cpu and memory.
 ///

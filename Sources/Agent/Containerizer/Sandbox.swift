@@ -1,4 +1,5 @@
 import Glibc
+import ProcessSupervision
 
 /// A container's sandbox directory, `<workDir>/frameworks/<fid>/executors/<eid>/runs/<containerID>`,
 /// holding the task's `stdout` and `stderr` files.

@@ -39,7 +39,7 @@ public struct ExecutorKey: Hashable, Sendable, Comparable, CustomStringConvertib
 
 /// Which program runs an executor.
 public enum ExecutorProgram: Sendable, Equatable {
-    /// Agora's built-in executor (`agora executor`), for command tasks and task groups.
+    /// Agora's built-in executor (the `agora-executor` program), for command tasks and task groups.
     case builtIn
     /// A framework's own executor, started from its `CommandInfo`.
     case custom(Agora_V1_CommandInfo)

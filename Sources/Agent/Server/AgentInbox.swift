@@ -1,5 +1,6 @@
 import AgoraProto
 import Messaging
+import ProcessSupervision
 import Synchronization
 
 /// Something that happened to the agent, waiting to go through `AgentCore`.

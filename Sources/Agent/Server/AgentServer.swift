@@ -2,13 +2,15 @@ import AgoraProto
 import Foundation
 import Logging
 import Messaging
+import ProcessSupervision
 import Resources
 import ServiceLifecycle
 import Synchronization
 
 /// How the agent starts and isolates executors.
 public struct AgentRuntimeOptions: Sendable {
-    /// The `agora` executable, started as `agora executor` for built-in executors.
+    /// The `agora` executable the agent runs from. Built-in executors run
+    /// ``builtInExecutorPath``, the `agora-executor` program installed beside it.
     public var agoraExecutable: String
     public var workDirectory: String
     /// Whether to put each container in its own cgroup (when the host allows).
@@ -38,6 +40,15 @@ public struct AgentRuntimeOptions: Sendable {
         self.cfsQuota = cfsQuota
         self.sandboxRetention = sandboxRetention
     }
+
+    /// `agora-executor` in the directory of ``agoraExecutable`` (made absolute).
+    public var builtInExecutorPath: String {
+        URL(fileURLWithPath: agoraExecutable).deletingLastPathComponent()
+            .appendingPathComponent(Self.builtInExecutorName).path
+    }
+
+    /// The file name of the built-in executor program.
+    public static let builtInExecutorName = "agora-executor"
 }
 
 /// The agent daemon's shell: connects to the master, serves executors over `ipc://`,
@@ -326,6 +337,7 @@ public actor AgentServer: Service {
 
     private func launchExecutor(_ launch: ExecutorLaunch) {
         do {
+            if launch.program == .builtIn { try Self.checkBuiltInExecutor(at: options.builtInExecutorPath) }
             let sandbox = try Sandbox.create(workDir: options.workDirectory, frameworkID: launch.key.frameworkID,
                                              executorID: launch.key.executorID, containerID: launch.containerID).path
             var environment = Sandbox.environment(sandbox: sandbox, taskID: launch.taskID ?? "",
@@ -349,7 +361,7 @@ public actor AgentServer: Service {
             let spec: SpawnSpec
             switch launch.program {
             case .builtIn:
-                spec = SpawnSpec(command: options.agoraExecutable, arguments: ["executor"], environment: environment,
+                spec = SpawnSpec(command: options.builtInExecutorPath, environment: environment,
                                  workingDirectory: sandbox, stdoutPath: sandbox + "/executor.stdout",
                                  stderrPath: sandbox + "/executor.stderr")
             case .custom(let command):
@@ -383,6 +395,18 @@ public actor AgentServer: Service {
             if let isolator { Task { try? await isolator.destroy(containerID: launch.containerID) } }
             perform(core.executorLaunchFailed(launch.key, containerID: launch.containerID,
                                               message: "could not start the executor: \(error)", now: now))
+        }
+    }
+
+    /// Fails, before any sandbox or cgroup is made, when the built-in executor program
+    /// is not there to start.
+    static func checkBuiltInExecutor(at path: String) throws(SpawnError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SpawnError(.executableNotFound, "the built-in executor program \(path) is missing "
+                + "(agora-executor belongs in the same directory as agora)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw SpawnError(.notExecutable, "the built-in executor program \(path) is not executable")
         }
     }
 

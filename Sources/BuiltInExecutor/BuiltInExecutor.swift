@@ -2,8 +2,9 @@ import AgoraProto
 import Foundation
 import Logging
 import Messaging
+import ProcessSupervision
 
-/// Agora's built-in executor (`agora executor`), started by the agent in each
+/// Agora's built-in executor (the `agora-executor` program), started by the agent in each
 /// container for command tasks and task groups.
 ///
 /// It subscribes to its agent over `ipc://`, starts each task as its own process
@@ -48,7 +49,8 @@ public actor BuiltInExecutor {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws {
         guard let endpoint = environment["AGORA_AGENT_ENDPOINT"], let frameworkID = environment["AGORA_FRAMEWORK_ID"],
               let executorID = environment["AGORA_EXECUTOR_ID"] else {
-            throw ExecutorError("agora executor is started by an agent: AGORA_AGENT_ENDPOINT, AGORA_FRAMEWORK_ID and AGORA_EXECUTOR_ID must be set")
+            let missing = ["AGORA_AGENT_ENDPOINT", "AGORA_FRAMEWORK_ID", "AGORA_EXECUTOR_ID"].filter { environment[$0] == nil }
+            throw ExecutorError("\(missing.joined(separator: ", ")) not set: the executor is started by an agent, which sets them")
         }
         self.frameworkID = frameworkID
         self.executorID = executorID

@@ -1,6 +1,7 @@
 import AgoraProto
 import Foundation
 import Glibc
+import ProcessSupervision
 
 /// Fetches a task's `CommandInfo.uris` into its directory before it starts, as
 /// Mesos' fetcher does: local files are copied, `http://` URLs downloaded
@@ -13,7 +14,7 @@ struct URIFetcher: Sendable {
     /// How long a download may wait for the server at any one point.
     var idleTimeout: Duration = .seconds(60)
     /// The `PATH` searched for `tar` and `unzip`.
-    var searchPath = Sandbox.defaultPath
+    var searchPath = ProcessSpawner.defaultSearchPath
     var monitor: ChildProcessMonitor = .shared
 
     /// Plans every URI first (so a bad one fails before anything is fetched), then

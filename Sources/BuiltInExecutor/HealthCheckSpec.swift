@@ -1,4 +1,5 @@
 import AgoraProto
+import ProcessSupervision
 
 /// A task's `HealthCheck`, validated: what to probe and when.
 struct HealthCheckSpec: Sendable, Equatable {

@@ -183,9 +183,9 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 }
 
 /// glibc functions that Swift's `Glibc` module hides behind `_GNU_SOURCE`, found at run time.
-enum GlibcExtensions {
+package enum GlibcExtensions {
     /// `strerror` text for an errno value.
-    static func errorText(_ code: Int32) -> String {
+    package static func errorText(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
 

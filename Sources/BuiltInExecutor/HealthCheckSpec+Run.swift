@@ -1,4 +1,5 @@
 import Glibc
+import ProcessSupervision
 
 extension HealthCheckSpec.Probe {
     /// Runs one check, which fails when it takes longer than `timeout`.
