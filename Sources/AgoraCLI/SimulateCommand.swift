@@ -21,6 +21,11 @@ struct SimulateCommand: AsyncParsableCommand {
             framework_subscribed, tasks_running, then a line with "ready": true; after a \
             master failover agents_reregistered, offers_flowing and failover_complete), \
             with Unix times. Stops on SIGTERM or Ctrl-C, leaving the tasks to the master.
+
+            With --update-rounds R, every task then sends R further TASK_RUNNING updates \
+            (as health-check results), each once the previous one of that task was \
+            acknowledged, and the simulator prints update_rounds_started and \
+            update_rounds_complete (updates, seconds, retries, envelope bytes).
             """
     )
 
@@ -45,6 +50,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Seconds declined or left-over resources stay filtered from the framework.")
     var refuseSeconds = 5.0
 
+    @Option(help: "Further TASK_RUNNING updates every task sends once all tasks run, each after the previous one of the task was acknowledged.")
+    var updateRounds = 0
+
+    @Option(help: "Seconds after all tasks run before the update rounds start.")
+    var updateDelay = 2.0
+
     @Option(help: "If given, milestones are also appended to milestones.jsonl in this directory.")
     var workDir: String?
 
@@ -56,6 +67,7 @@ struct SimulateCommand: AsyncParsableCommand {
         guard tasksPerAgent >= 0 else { throw ValidationError("--tasks-per-agent must be 0 or more") }
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
         guard refuseSeconds.isFinite, refuseSeconds >= 0 else { throw ValidationError("--refuse-seconds must be 0 or more") }
+        guard updateDelay.isFinite, updateDelay >= 0 else { throw ValidationError("--update-delay must be 0 or more") }
     }
 
     func run() async throws {
@@ -81,6 +93,7 @@ struct SimulateCommand: AsyncParsableCommand {
             var options = try SimulationOptions(masterAddress: try masterEndpoint(master), fleet: fleet,
                                                 tasksPerAgent: tasksPerAgent, taskResources: taskResources)
             options.refuseSeconds = refuseSeconds
+            try options.setUpdateRounds(updateRounds, delay: .milliseconds(Int64((updateDelay * 1000).rounded())))
             simulation = try Simulation(options: options, logger: logger) { report in
                 emitLine(report.jsonLine)
                 if let milestoneFile { Self.append(report.jsonLine, to: milestoneFile) }
@@ -99,7 +112,7 @@ struct SimulateCommand: AsyncParsableCommand {
             handle.write(data)
             try? handle.close()
         } else {
-            FileManager.default.createFile(atPath: path, contents: data)
+            _ = FileManager.default.createFile(atPath: path, contents: data)
         }
     }
 }

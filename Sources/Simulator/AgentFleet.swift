@@ -1,5 +1,6 @@
 import AgoraProto
 import Foundation
+import Messaging
 import Resources
 
 /// What the fleet asks its shell to do.
@@ -10,6 +11,9 @@ public enum FleetDirective: Sendable, Equatable {
     /// is false when the agents had been registered with an earlier master run, i.e.
     /// this completes their re-registration after a master failover.
     case allRegistered(masterID: String, isFirstMaster: Bool)
+    /// Every update of the rounds started by `startUpdateRounds` was acknowledged
+    /// (`updates` of them; fewer than planned if tasks ended meanwhile).
+    case updateRoundsComplete(updates: Int)
 }
 
 /// Counts of what the fleet sent and received, for reports.
@@ -47,6 +51,8 @@ public struct AgentFleet: Sendable {
     var announcedMasters: Set<String> = []
     var updateSequence: UInt64 = 0
     var directives: [FleetDirective] = []
+    /// The update rounds under way, once `startUpdateRounds` was called.
+    var updateRounds: UpdateRounds?
     private let tokenPrefix: String
     private let resourcesProto: [Agora_V1_Resource]
 
@@ -130,7 +136,7 @@ public struct AgentFleet: Sendable {
 
     private mutating func attemptRegistration(_ index: Int, now: Duration) {
         var agent = agents[index]
-        agent.nextAttemptAt = now + agent.backoff
+        agent.nextAttemptAt = now + RetryJitter.spread(agent.backoff, seed: UInt64(index))
         agent.backoff = min(agent.backoff * 2, configuration.registrationBackoff.upperBound)
         attention[index] = agent.nextAttemptAt
         var envelope = Agora_V1_Envelope()
@@ -336,13 +342,17 @@ public struct AgentFleet: Sendable {
     // MARK: - Status updates
 
     private mutating func enqueueUpdate(_ key: SimulatedTaskKey, agent index: Int, state: Agora_V1_TaskState,
-                                        message: String, now: Duration) {
+                                        message: String, healthy: Bool? = nil, now: Duration) {
         guard var task = agents[index].tasks[key], let agentID = agents[index].agentID else { return }
         var status = Agora_V1_TaskStatus()
         status.taskID.value = key.taskID
         status.state = state
         status.message = message
         status.source = .executor
+        if let healthy {
+            status.healthy = healthy
+            status.reason = .taskHealthCheckStatusUpdated
+        }
         status.uuid = nextUUID()
         status.timestamp = configuration.startedAtUnixSeconds + now.simulatorSeconds
         status.executorID.value = task.executorID
@@ -402,6 +412,8 @@ public struct AgentFleet: Sendable {
         } else {
             agents[index].tasks[key] = task
         }
+        if head.status.hasHealthy { updateRounds?.acknowledged() }
+        continueUpdateRounds(key, agent: index, now: now)
     }
 
     private mutating func resendUpdateHeads(_ index: Int, now: Duration) {
@@ -433,6 +445,57 @@ public struct AgentFleet: Sendable {
 
     private mutating func scheduleRetryCheck(_ index: Int, at time: Duration) {
         attention[index] = min(attention[index] ?? time, time)
+    }
+
+    // MARK: - Update rounds
+
+    /// Starts `rounds` update rounds (`agora simulate --update-rounds`): every task that
+    /// is not terminal sends `rounds` further `TASK_RUNNING` updates with `healthy` set,
+    /// as health-check results, each once the previous update of that task (possibly
+    /// its launch update) was acknowledged. When all are acknowledged the fleet returns
+    /// `updateRoundsComplete`. Starting again replaces rounds under way.
+    public mutating func startUpdateRounds(_ rounds: Int, now: Duration) -> [FleetDirective] {
+        var tasks: [UpdateRoundTask] = []
+        for index in agents.indices where agents[index].phase != .shutDown {
+            for (key, task) in agents[index].tasks.sorted(by: { $0.key < $1.key }) where !task.state.isTerminal {
+                tasks.append(UpdateRoundTask(agent: index, key: key))
+            }
+        }
+        updateRounds = UpdateRounds(rounds: max(0, rounds), tasks: tasks)
+        for task in tasks { continueUpdateRounds(task.key, agent: task.agent, now: now) }
+        if updateRounds?.announceCompletion() == true {  // no tasks: nothing to send
+            directives.append(.updateRoundsComplete(updates: 0))
+        }
+        return takeDirectives()
+    }
+
+    /// The update rounds under way: all their updates, those not yet acknowledged, and
+    /// the encoded size of one update envelope (0 until the first was sent).
+    public var updateRoundsProgress: (total: Int, outstanding: Int, envelopeBytes: Int)? {
+        updateRounds.map { ($0.total, $0.outstanding, $0.envelopeBytes ?? 0) }
+    }
+
+    /// Sends the task's next update of the rounds if its stream is idle, or gives up its
+    /// remaining ones if it ended; reports completion once every update is acknowledged.
+    private mutating func continueUpdateRounds(_ key: SimulatedTaskKey, agent index: Int, now: Duration) {
+        guard updateRounds != nil else { return }
+        let roundTask = UpdateRoundTask(agent: index, key: key)
+        if let task = agents[index].tasks[key], !task.state.isTerminal, agents[index].phase != .shutDown {
+            if task.pendingUpdates.isEmpty, updateRounds?.takeUpdate(for: roundTask) == true {
+                enqueueUpdate(key, agent: index, state: .taskRunning, message: "health check passed", healthy: true,
+                              now: now)
+                if updateRounds?.envelopeBytes == nil, let update = agents[index].tasks[key]?.pendingUpdates.first {
+                    var envelope = Agora_V1_Envelope()
+                    envelope.statusUpdate = update
+                    updateRounds?.envelopeBytes = (try? envelope.serializedBytes() as [UInt8])?.count
+                }
+            }
+        } else {
+            updateRounds?.abandon(roundTask)
+        }
+        if updateRounds?.announceCompletion() == true, let acknowledged = updateRounds?.acknowledgedCount {
+            directives.append(.updateRoundsComplete(updates: acknowledged))
+        }
     }
 
     // MARK: - Helpers

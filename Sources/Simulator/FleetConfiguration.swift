@@ -17,7 +17,7 @@ public struct FleetConfiguration: Sendable {
     /// Unix time (seconds) at the fleet's `now == .zero`; stamps status updates.
     public var startedAtUnixSeconds: Double = 0
     /// Registration retry backoff, as a real agent's (`AgentConfiguration.registrationBackoff`).
-    public var registrationBackoff: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30)
+    public var registrationBackoff: ClosedRange<Duration> = .seconds(2) ... .seconds(30)
     /// Status-update retry backoff, as a real agent's (`AgentConfiguration.statusUpdateBackoff`).
     public var statusUpdateBackoff: ClosedRange<Duration> = .seconds(10) ... .seconds(600)
 

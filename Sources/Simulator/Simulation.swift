@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// The shell around `AgentFleet`: owns a few DEALER connections to the master (the
 /// agents share them), feeds messages, reconnections and ticks into the fleet, sends
 /// what it asks for, and — once every agent is registered — starts the built-in
-/// framework that launches the simulated tasks. Milestones go to `report`.
+/// framework that launches the simulated tasks, and once they run, the update rounds
+/// (`SimulationOptions.updateRounds`). Milestones go to `report`.
 public actor Simulation: Service {
     private var fleet: AgentFleet
     private let options: SimulationOptions
@@ -19,6 +20,10 @@ public actor Simulation: Service {
     private let startedAt: ContinuousClock.Instant
     private var driver: SchedulerDriver?
     private var droppedSends = 0
+    /// When the update rounds start: set once every task runs.
+    private var updateRoundsDueAt: ContinuousClock.Instant?
+    /// When the update rounds started, and the fleet's update retries until then.
+    private var updateRoundsStart: (instant: ContinuousClock.Instant, retries: Int)?
 
     /// Opens the connections at once (ZeroMQ connects in the background).
     ///
@@ -114,7 +119,26 @@ public actor Simulation: Service {
         while !Task.isCancelled {
             do { try await Task.sleep(for: options.tickInterval) } catch { return }
             await perform(fleet.tick(now: now))
+            await startUpdateRoundsIfDue()
         }
+    }
+
+    /// Starts the update rounds `updateRoundsDelay` after every task runs.
+    private func startUpdateRoundsIfDue() async {
+        guard options.updateRounds > 0, updateRoundsStart == nil else { return }
+        guard let dueAt = updateRoundsDueAt else {
+            if board.runningTaskCount >= options.fleet.agentCount * options.tasksPerAgent {
+                updateRoundsDueAt = clock.now + options.updateRoundsDelay
+            }
+            return
+        }
+        guard clock.now >= dueAt else { return }
+        updateRoundsStart = (clock.now, fleet.counters.statusUpdateRetries)
+        let rounds = options.updateRounds
+        let directives = fleet.startUpdateRounds(rounds, now: now)
+        let updates = fleet.updateRoundsProgress?.total ?? 0
+        board.record { _, at in [.updateRoundsStarted(tasks: updates / rounds, rounds: rounds, updates: updates, at: at)] }
+        await perform(directives)
     }
 
     private func perform(_ directives: [FleetDirective]) async {
@@ -135,6 +159,16 @@ public actor Simulation: Service {
             case .allRegistered(let masterID, let isFirstMaster):
                 board.record { $0.allAgentsRegistered(masterID: masterID, isFirstMaster: isFirstMaster, at: $1) }
                 if isFirstMaster { await startFramework() }
+            case .updateRoundsComplete(let updates):
+                guard let start = updateRoundsStart else { break }
+                let seconds = (clock.now - start.instant).simulatorSeconds
+                let retries = fleet.counters.statusUpdateRetries - start.retries
+                let envelopeBytes = fleet.updateRoundsProgress?.envelopeBytes ?? 0
+                let rounds = options.updateRounds
+                board.record { _, at in
+                    [.updateRoundsComplete(updates: updates, rounds: rounds, seconds: seconds, retries: retries,
+                                           envelopeBytes: envelopeBytes, at: at)]
+                }
             }
         }
     }

@@ -13,6 +13,11 @@ public struct SimulationOptions: Sendable {
     public var refuseSeconds: Double = 5
     /// How often registrations and update retries are checked.
     public var tickInterval: Duration = .milliseconds(100)
+    /// Further `TASK_RUNNING` updates every task sends once all tasks run, each after
+    /// the previous one of the task was acknowledged (0: none). Needs `tasksPerAgent > 0`.
+    public private(set) var updateRounds = 0
+    /// How long after all tasks run the update rounds start.
+    public private(set) var updateRoundsDelay: Duration = .seconds(2)
 
     /// - Throws: `SimulationError` (`invalidOptions`) when `tasksPerAgent` is negative,
     ///   the task resources are empty, or that many tasks do not fit on one agent.
@@ -36,5 +41,23 @@ public struct SimulationOptions: Sendable {
         self.fleet = fleet
         self.tasksPerAgent = tasksPerAgent
         self.taskResources = taskResources
+    }
+
+    /// Asks every task to send `rounds` further status updates, `delay` after all tasks run.
+    ///
+    /// - Throws: `SimulationError` (`invalidOptions`) when `rounds` is negative, the delay
+    ///   is negative, or rounds are asked for while no tasks are launched.
+    public mutating func setUpdateRounds(_ rounds: Int, delay: Duration) throws(SimulationError) {
+        guard rounds >= 0 else {
+            throw SimulationError(.invalidOptions, "--update-rounds must be 0 or more (got \(rounds))")
+        }
+        guard delay >= .zero else {
+            throw SimulationError(.invalidOptions, "--update-delay must be 0 or more seconds (got \(delay))")
+        }
+        guard rounds == 0 || tasksPerAgent > 0 else {
+            throw SimulationError(.invalidOptions, "--update-rounds needs tasks to send the updates: give --tasks-per-agent")
+        }
+        updateRounds = rounds
+        updateRoundsDelay = delay
     }
 }

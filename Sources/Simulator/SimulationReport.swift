@@ -17,6 +17,13 @@ public enum SimulationReport: Sendable, Equatable {
     /// After a master failover every agent re-registered and offers flow again; `at`
     /// is the later of the two.
     case failoverComplete(masterID: String, at: Double, agentsAt: Double, offersAt: Double)
+    /// The update rounds (`--update-rounds`) started: `rounds` further status updates
+    /// for each of `tasks` tasks.
+    case updateRoundsStarted(tasks: Int, rounds: Int, updates: Int, at: Double)
+    /// Every update of the rounds was acknowledged, `seconds` after they started.
+    /// `retries` counts updates re-sent meanwhile after their backoff; `envelopeBytes`
+    /// is the encoded size of one update's envelope.
+    case updateRoundsComplete(updates: Int, rounds: Int, seconds: Double, retries: Int, envelopeBytes: Int, at: Double)
 
     /// The report as a JSON object on one line (no trailing newline).
     public var jsonLine: String {
@@ -36,6 +43,12 @@ public enum SimulationReport: Sendable, Equatable {
         case let .failoverComplete(masterID, at, agentsAt, offersAt):
             object = ["event": "failover_complete", "master_id": masterID, "unix": at, "agents_unix": agentsAt,
                       "offers_unix": offersAt]
+        case let .updateRoundsStarted(tasks, rounds, updates, at):
+            object = ["event": "update_rounds_started", "tasks": tasks, "rounds": rounds, "updates": updates, "unix": at]
+        case let .updateRoundsComplete(updates, rounds, seconds, retries, envelopeBytes, at):
+            object = ["event": "update_rounds_complete", "updates": updates, "rounds": rounds, "seconds": seconds,
+                      "updates_per_second": seconds > 0 ? Double(updates) / seconds : 0, "retries": retries,
+                      "envelope_bytes": envelopeBytes, "unix": at]
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return "{}"

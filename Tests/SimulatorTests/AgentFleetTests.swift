@@ -88,12 +88,19 @@ struct AgentFleetTests {
         var fleet = try Self.fleet(agents: 1, connections: 1)
         let sent = Self.sends(fleet.connected(0, now: .zero))
         let token = sent[0].0.registerAgent.registrationToken
-        #expect(Self.sends(fleet.tick(now: .milliseconds(400))).isEmpty)
-        let retry = Self.sends(fleet.tick(now: .milliseconds(500)))
-        #expect(retry.map(\.0.registerAgent.registrationToken) == [token])
-        // The next retry waits twice as long.
-        #expect(Self.sends(fleet.tick(now: .milliseconds(1_400))).isEmpty)
-        #expect(Self.sends(fleet.tick(now: .milliseconds(1_500))).count == 1)
+        // Retries as a real agent's: after 2 s, then 4 s (each up to half longer by the
+        // jitter), always with the same token.
+        var retries: [Int] = []
+        for millis in stride(from: 100, through: 9_000, by: 100) {
+            let retry = Self.sends(fleet.tick(now: .milliseconds(millis)))
+            #expect(retry.allSatisfy { $0.0.registerAgent.registrationToken == token })
+            if !retry.isEmpty { retries.append(millis) }
+        }
+        #expect(retries.count == 2, "retries at \(retries) ms")
+        if retries.count == 2 {
+            #expect((2_000...3_100).contains(retries[0]))
+            #expect((4_000...6_100).contains(retries[1] - retries[0]))
+        }
 
         var reply = Agora_V1_AgentRegistered()
         reply.agentID.value = "A"
@@ -101,8 +108,8 @@ struct AgentFleetTests {
         reply.masterInfo = Self.master("m1")
         var answer = Agora_V1_Envelope()
         answer.agentRegistered = reply
-        #expect(fleet.handle(answer, connection: 0, now: .seconds(2)) == [.allRegistered(masterID: "m1", isFirstMaster: true)])
-        #expect(fleet.handle(answer, connection: 0, now: .seconds(2)).isEmpty)
+        #expect(fleet.handle(answer, connection: 0, now: .seconds(9)) == [.allRegistered(masterID: "m1", isFirstMaster: true)])
+        #expect(fleet.handle(answer, connection: 0, now: .seconds(9)).isEmpty)
         #expect(fleet.counters.ignoredMessages == 1)
         #expect(Self.sends(fleet.tick(now: .seconds(60))).isEmpty)
     }

@@ -83,6 +83,50 @@ struct SimulationClusterTests {
         #expect(Set(after.tasks.map(\.id)) == Set(before.tasks.map(\.id)))
         #expect(simulation.runningTaskCount == 60)
     }
+
+    @Test func updateRoundsRunAgainstARealMasterAndEveryUpdateIsAcknowledged() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let master = try MasterServer(configuration: Self.masterConfiguration(runID: "rounds"),
+                                      bindAddress: "tcp://127.0.0.1:0", advertisedHost: "127.0.0.1", logger: logger)
+        let masterRun = Task { try await master.run() }
+        defer { masterRun.cancel() }
+
+        let reports = ReportLog()
+        let fleet = try FleetConfiguration(agentCount: 6, connectionCount: 2,
+                                           resources: try Resources(parsing: "cpus:4;mem:4096;ports:[31000-32000]"), runNonce: 43)
+        var options = try SimulationOptions(masterAddress: master.advertisedAddress, fleet: fleet, tasksPerAgent: 2,
+                                            taskResources: try Resources(parsing: "cpus:0.1;mem:32"))
+        options.refuseSeconds = 0.5
+        try options.setUpdateRounds(5, delay: .zero)
+        let simulation = try Simulation(options: options, logger: logger) { reports.append($0) }
+        let simulationRun = Task { try await simulation.run() }
+        defer { simulationRun.cancel() }
+
+        let complete = try await reports.wait(timeout: .seconds(90)) {
+            if case .updateRoundsComplete = $0 { true } else { false }
+        }
+        guard case .updateRoundsComplete(let updates, let rounds, let seconds, _, let envelopeBytes, _)? = complete else {
+            Issue.record("no update_rounds_complete; reports: \(reports.all)")
+            return
+        }
+        #expect(updates == 60 && rounds == 5 && seconds > 0 && envelopeBytes > 0)
+        #expect(reports.all.contains(.updateRoundsStarted(tasks: 12, rounds: 5, updates: 60, at: reports.all.startedAt)))
+        // The master counted the 12 launch updates and the 60 of the rounds (and any retry).
+        let metrics = await master.snapshots.metrics()
+        let counted = metrics.split(separator: "\n").first { $0.hasPrefix("agora_master_status_updates_total ") }
+        #expect(counted.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 72, "\(metrics)")
+        let state = await master.currentState()
+        #expect(state.tasks.count == 12 && state.tasks.allSatisfy { $0.state == "TASK_RUNNING" })
+    }
+}
+
+extension Array where Element == SimulationReport {
+    /// The time of the `update_rounds_started` report, or 0.
+    var startedAt: Double {
+        for case .updateRoundsStarted(_, _, _, let at) in self { return at }
+        return 0
+    }
 }
 
 extension Optional where Wrapped == SimulationReport {
