@@ -19,6 +19,15 @@ let package = Package(
                 .product(name: "Resources", package: "Agora"),
             ]
         ),
+        .executableTarget(
+            name: "FailoverBench",
+            dependencies: [
+                .product(name: "Master", package: "Agora"),
+                .product(name: "Messaging", package: "Agora"),
+                .product(name: "AgoraProto", package: "Agora"),
+                .product(name: "Resources", package: "Agora"),
+            ]
+        ),
         .target(
             name: "LaunchBenchCore"
         ),

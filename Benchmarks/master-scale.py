@@ -92,6 +92,13 @@ def proc_status(pid):
     return fields
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metrics(http):
     text = urllib.request.urlopen(http + "/metrics", timeout=30).read().decode()
     values = {}
@@ -203,9 +210,12 @@ def run_round(args, index):
             killed_at = time.time()
             master.stop(signal.SIGKILL)
             started_at = time.time()
+            sim_cpu_before = cpu_seconds(sim.proc.pid)
             master, ready_at, _ = start_master(args.agora, work_dir, port, http_port, str(k + 1))
             _, done = sim.wait_for(lambda o: o.get("event") == "failover_complete" and o["unix"] > started_at,
                                    args.timeout, "failover_complete")
+            # Both include up to 0.2 s of polling after the milestone.
+            master_cpu, sim_cpu = cpu_seconds(master.proc.pid), cpu_seconds(sim.proc.pid) - sim_cpu_before
             failovers.append({
                 "agents_since_start_s": done["agents_unix"] - started_at,
                 "offers_since_start_s": done["offers_unix"] - started_at,
@@ -213,6 +223,8 @@ def run_round(args, index):
                 "complete_since_ready_s": done["unix"] - ready_at,
                 "master_start_s": ready_at - started_at,
                 "complete_since_kill_s": done["unix"] - killed_at,
+                "master_cpu_s": master_cpu,
+                "simulator_cpu_s": sim_cpu,
             })
         if failovers:
             result["failovers"] = failovers
@@ -284,7 +296,9 @@ def main():
                        ("offers_since_start_s", "failover: first offer, from restart (s)"),
                        ("complete_since_start_s", "failover: complete, from restart (s)"),
                        ("complete_since_ready_s", "failover: complete, from ready line (s)"),
-                       ("complete_since_kill_s", "failover: complete, from kill (s)")):
+                       ("complete_since_kill_s", "failover: complete, from kill (s)"),
+                       ("master_cpu_s", "failover: master CPU, restart to complete (s)"),
+                       ("simulator_cpu_s", "failover: simulated agents' CPU, restart to complete (s)")):
         if failovers:
             rows.append((label, statistics.median(f[key] for f in failovers)))
     print(f"\n| {args.agents:,} agents × {args.tasks_per_agent} tasks | median |")

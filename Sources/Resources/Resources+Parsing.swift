@@ -116,6 +116,19 @@ enum ResourceSyntax {
 
     static func nameProblem(_ name: String) -> String? {
         if name.isEmpty { return "the name is empty" }
+        // ASCII names (every well-known one) are checked byte by byte: walking
+        // Characters cost a master failover a tenth of its time.
+        var isASCII = true
+        for byte in name.utf8 {
+            switch byte {
+            case 0x09...0x0D, 0x20, UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"),
+                 UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: ","):
+                return "the name \"\(name)\" contains \"\(Character(Unicode.Scalar(byte)))\""
+            case 0x80...: isASCII = false
+            default: continue
+            }
+        }
+        if isASCII { return nil }
         if let bad = name.first(where: { $0.isWhitespace || "()[]{}:;,".contains($0) }) {
             return "the name \"\(name)\" contains \"\(bad)\""
         }

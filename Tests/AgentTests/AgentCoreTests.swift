@@ -45,18 +45,28 @@ private typealias S = AgentScenario
         }
     }
 
-    @Test func registrationIsRetriedWithDoublingBackoff() throws {
+    @Test func registrationIsRetriedWithDoublingJitteredBackoff() throws {
         var s = S { $0.registrationBackoff = .milliseconds(500) ... .seconds(2) }
         var tokens: [String] = []
-        // Attempts at 0, 0.5, 1.5 (+1), 3.5 (+2), then every 2 s (the cap).
-        let attempts: [Int] = [0, 500, 1_500, 3_500, 5_500, 7_500]
-        for millis in stride(from: 0, through: 8_000, by: 100) {
+        var attempts: [Int] = []
+        for millis in stride(from: 0, through: 12_000, by: 100) {
             s.now = .milliseconds(millis)
             let sent = S.toMaster(s.tick()).filter(\.isRegisterAgent)
-            #expect(sent.count == (attempts.contains(millis) ? 1 : 0), "at \(millis) ms")
+            #expect(sent.count <= 1, "at \(millis) ms")
+            if !sent.isEmpty { attempts.append(millis) }
             tokens += sent.map(\.registerAgent.registrationToken)
         }
-        #expect(tokens.count == attempts.count)
+        // Gaps of 0.5, 1, 2, 2, … s (doubling to the cap), each lengthened by less than
+        // half by the jitter, seen at the 100 ms tick after it ends.
+        #expect(attempts.first == 0)
+        var backoff = 500
+        for (previous, next) in zip(attempts, attempts.dropFirst()) {
+            #expect(next - previous >= backoff && next - previous <= backoff * 3 / 2 + 100,
+                    "gap \(next - previous) ms for a backoff of \(backoff) ms")
+            backoff = min(backoff * 2, 2_000)
+        }
+        #expect(attempts.count >= 6)
+        #expect(Set(tokens).count == 1, "every attempt uses the same registration token")
 
         // The latest attempt's answer registers the agent.
         _ = s.registered(token: try #require(tokens.last))

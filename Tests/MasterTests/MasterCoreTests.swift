@@ -608,6 +608,29 @@ private typealias S = MasterScenario
         #expect(s.updates(directives, to: plain).isEmpty)
     }
 
+    @Test func killingAnUnknownTaskOnAnUnreachableAgentIsAnsweredAsReconciliationDoes() throws {
+        let (start, agent, aware, plain) = try partitionScenario()
+        var s = start
+        for second in 1...4 {
+            s.now = .seconds(second)
+            _ = s.tick()
+        }
+        try #require(s.core.agents[agent]?.isReachable == false)
+
+        // Tasks the master does not know (say it restarted), named with that agent: they
+        // may still run there and come back with it, so the answer is not final.
+        for (framework, state) in [(aware, Agora_V1_TaskState.taskUnreachable), (plain, .taskLost)] {
+            let directives = s.call(.kill, framework: framework) { call in
+                call.kill.taskID.value = "unknown"
+                call.kill.agentID.value = agent
+            }
+            let updates = s.updates(directives, to: framework)
+            #expect(updates.map(\.state) == [state])
+            #expect(updates.first?.reason == .reconciliation)
+            #expect(updates.first?.message.contains("unreachable") == true, "\(updates)")
+        }
+    }
+
     @Test func aPartitionAwareTaskMissingAfterReregistrationIsGone() throws {
         let (start, agent, aware, _) = try partitionScenario()
         var s = start

@@ -25,9 +25,6 @@ struct SimulatedFramework {
         var lostForUnreachableAgent = false
         /// The first terminal state was the master refusing the launch.
         var rejectedAtLaunch = false
-        /// A KILL reached the master while it did not know the task and knew its agent
-        /// unreachable (see `Simulation.KnownBug.killIgnoresUnreachableAgent`).
-        var killedOnUnreachableAgent = false
         /// The last reconciliation answer received during the drain.
         var drainReconciliation: Agora_V1_TaskState?
     }
@@ -149,8 +146,7 @@ struct SimulatedFramework {
                     && [.taskInvalid, .taskGroupInvalid, .invalidOffers].contains(status.reason)
                 record.lostForUnreachableAgent = status.state == .taskLost && status.source == .master
                     && (status.reason == .agentDisconnected
-                        || (status.reason == .reconciliation && status.message.contains("unreachable"))
-                        || (record.killedOnUnreachableAgent && status.message.hasPrefix("cannot kill task")))
+                        || (status.reason == .reconciliation && status.message.contains("unreachable")))
             }
         }
         tasks[taskID] = record

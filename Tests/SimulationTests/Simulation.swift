@@ -691,13 +691,6 @@ struct Simulation {
             note(text)
             masterDirty = true
             let directives = master!.handle(message.envelope, from: peer, now: now - masterStartedAt)
-            if case .schedulerCall(let call) = message.envelope.payload, call.type == .kill,
-               settings.workarounds.contains(.killIgnoresUnreachableAgent),
-               master!.tasks[TaskKey(frameworkID: call.frameworkID.value, taskID: call.kill.taskID.value)] == nil,
-               master!.agents[call.kill.agentID.value]?.isReachable == false,
-               let index = frameworks.firstIndex(where: { $0.frameworkID == call.frameworkID.value }) {
-                frameworks[index].tasks[call.kill.taskID.value]?.killedOnUnreachableAgent = true
-            }
             if case .schedulerCall(let call) = message.envelope.payload, call.type == .accept {
                 markAdmitted(call)
             }

@@ -125,8 +125,6 @@ struct SimulationKnownBugTests {
         var signature: String
         /// Fault-rate overrides the seeds were found with (`AGORA_SIM_FAULTS`).
         var faults: [String: Double] = [:]
-        /// Other workarounds lifted too (the seeds were found that way).
-        var alsoLift: [Simulation.KnownBug] = []
         var testDescription: String { bug.rawValue }
     }
 
@@ -137,14 +135,6 @@ struct SimulationKnownBugTests {
         Case(bug: .executorExitCrossesLaunch, seeds: [5662],
              summary: "a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it",
              signature: "runs more than its total"),
-        // fw1 (not partition-aware) kills fw1-t1 while its agent is unreachable and the
-        // restarted master does not know the task: TASK_LOST "does not know it"; the
-        // agent returns and the task FINISHED. The seed needs the executor workaround
-        // lifted too (with it, the run takes another path).
-        Case(bug: .killIgnoresUnreachableAgent, seeds: [9404],
-             summary: "KILL of an unknown task on an agent known unreachable is answered 'does not know it', not as reconciliation does",
-             signature: "reached two terminal states: LOST from master (reconciliation)",
-             alsoLift: [.executorExitCrossesLaunch]),
     ]
 
     @Test("known bug reproduces", arguments: cases)
@@ -154,7 +144,6 @@ struct SimulationKnownBugTests {
         for seed in known.seeds where failure == nil {
             var settings = SimulationTests.settings(seed: seed)
             settings.workarounds.remove(known.bug)
-            settings.workarounds.subtract(known.alsoLift)
             settings.faultOverrides.merge(known.faults) { _, new in new }
             failure = SimulationTests.run(settings).1
         }

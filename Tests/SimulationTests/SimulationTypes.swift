@@ -21,7 +21,9 @@ extension Simulation {
     /// since, now guarded by the sweep: a RegisterAgent retry admitted as a second
     /// agent; a task group's executor resources forgotten after a master restart; a
     /// KILL of a task that had just ended answered TASK_LOST; reconciliation of a task
-    /// its registered agent does not run answered TASK_UNKNOWN (see `KnownBugScenarios`).
+    /// its registered agent does not run answered TASK_UNKNOWN (see `KnownBugScenarios`);
+    /// a KILL of a task the master does not know, naming an agent it knows to be
+    /// unreachable, answered "does not know it" instead of as reconciliation does.
     enum KnownBug: String, CaseIterable, Sendable {
         /// A task launched on an executor the master believes running crosses that
         /// executor's exit: the master frees the executor's resources on ExitedExecutor,
@@ -29,14 +31,6 @@ extension Simulation {
         /// offered again (the agent is over-committed). Workaround: custom executors
         /// never end by themselves (no idle exit, crash, failed launch or hang).
         case executorExitCrossesLaunch
-        /// A KILL of a task the master does not know, naming an agent the master knows
-        /// to be unreachable, is answered "the master does not know it" (TASK_LOST, or
-        /// TASK_UNKNOWN if partition-aware) instead of what reconciliation answers
-        /// (TASK_UNREACHABLE, or TASK_LOST for the unreachable agent; Mesos reconciles
-        /// such a KILL). A framework that is not partition-aware then sees the task end
-        /// again when the agent returns. Workaround: that answer counts like a TASK_LOST
-        /// for an unreachable agent.
-        case killIgnoresUnreachableAgent
     }
 
     struct Failure: Error, CustomStringConvertible {

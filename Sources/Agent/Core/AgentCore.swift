@@ -11,7 +11,12 @@ public struct AgentConfiguration: Sendable {
     public var version: String
     /// Unix time (seconds) at the core's `now == .zero`; stamps updates.
     public var startedAtUnixSeconds: Double
-    public var registrationBackoff: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30)
+    /// Retry delays for an unanswered (re-)registration, doubling, each lengthened by up
+    /// to half by `RetryJitter`. The first attempt after the connection to the master
+    /// comes up is immediate; messages on a live connection are not lost, so a retry is
+    /// only for a master that dropped them, and an early one just adds to its backlog
+    /// when thousands of agents re-register after a master failover.
+    public var registrationBackoff: ClosedRange<Duration> = .seconds(2) ... .seconds(30)
     public var statusUpdateBackoff: ClosedRange<Duration> = .seconds(10) ... .seconds(600)
     /// With no ping for this long, the agent assumes the master lost it and re-registers.
     public var masterSilenceLimit: Duration = .seconds(45)
@@ -208,7 +213,8 @@ public struct AgentCore: Sendable {
     // MARK: - Registration
 
     private mutating func attemptRegistration(now: Duration) {
-        nextRegistrationAt = now + registrationBackoff
+        nextRegistrationAt = now + RetryJitter.spread(registrationBackoff,
+                                                      seed: RetryJitter.seed(configuration.bootID + configuration.httpAddress))
         registrationBackoff = min(registrationBackoff * 2, configuration.registrationBackoff.upperBound)
         if let agentID {
             if registration == .unregistered { registration = .reregistering }

@@ -31,6 +31,7 @@ extension MasterCore {
         agents[id] = AgentRecord(id: id, hostname: hostname, info: info, total: total, attributes: attributes,
                                  httpAddress: message.httpAddress, bootID: message.bootID, version: message.version,
                                  registeredAt: now, peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+        schedulePing(at: now + configuration.agentPingTimeout)
         if !message.registrationToken.isEmpty { agentsByRegistrationToken[message.registrationToken] = id }
         persist(.admitAgent(id, hostname: hostname, info: info))
         allocator.addAgent(id, total: total)
@@ -84,6 +85,7 @@ extension MasterCore {
             agent.lastPong = agent.pingsSent
             agent.nextPingAt = now + configuration.agentPingTimeout
             agents[id] = agent
+            schedulePing(at: agent.nextPingAt)
             if !wasReachable { allocator.activateAgent(id) }
             log("agent \(id) at \(hostname) re-registered" + (wasReachable ? "" : " after being unreachable"))
         } else {
@@ -98,6 +100,7 @@ extension MasterCore {
                                      attributes: attributes, httpAddress: message.httpAddress,
                                      bootID: message.bootID, version: message.version, registeredAt: now,
                                      peer: peer, nextPingAt: now + configuration.agentPingTimeout)
+            schedulePing(at: now + configuration.agentPingTimeout)
             allocator.addAgent(id, total: total)
             switch recovered {
             case nil: log("agent \(id) at \(hostname) re-registered with a master that did not know it")
@@ -151,8 +154,15 @@ extension MasterCore {
     private mutating func reconcileReportedTasks(_ reported: [Agora_V1_Task], frameworks reportedFrameworks: [Agora_V1_FrameworkInfo],
                                                  reportedExecutors: [Agora_V1_ExecutorInfo], agentID: AgentID,
                                                  now: Duration) -> Set<FrameworkID> {
+        // Only an agent the master already knew tasks of can have lost some of them.
+        let knewTasks = agents[agentID]?.tasks.isEmpty == false
         var reportedKeys: Set<TaskKey> = []
         var torndown: Set<FrameworkID> = []
+        // Given to the allocator once per framework: one call per task made a master
+        // failover with 100k tasks spend a tenth of its time in the allocator.
+        var usedByFramework: [FrameworkID: Resources] = [:]
+        // Tasks new to the master, added to their agent's and framework's sets at the end.
+        var newKeys: [TaskKey] = []
         for task in reported {
             let key = TaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
             guard !key.frameworkID.isEmpty, !key.taskID.isEmpty else { continue }
@@ -160,7 +170,7 @@ extension MasterCore {
                 torndown.insert(key.frameworkID)
                 continue
             }
-            reportedKeys.insert(key)
+            if knewTasks { reportedKeys.insert(key) }
             let resources = (try? Resources(proto: task.resources)) ?? Resources()
             if frameworks[key.frameworkID] == nil,
                let info = reportedFrameworks.first(where: { $0.id.value == key.frameworkID }) {
@@ -189,33 +199,39 @@ extension MasterCore {
                     }
                 }
             } else {
-                var info = Agora_V1_TaskInfo()
-                info.name = task.name
-                info.taskID = task.taskID
-                info.agentID.value = agentID
-                info.resources = task.resources
                 let record = TaskRecord(key: key, agentID: agentID,
-                                        executorID: task.hasExecutorID ? task.executorID.value : nil, info: info,
+                                        executorID: task.hasExecutorID ? task.executorID.value : nil, name: task.name,
                                         resources: resources, state: task.state, latestStatus: task.statuses.last,
                                         launchedAt: now, holdsResources: !task.state.isTerminal)
                 tasks[key] = record
-                agents[agentID]?.tasks.insert(key)
-                frameworks[key.frameworkID]?.tasks.insert(key.taskID)
-                if record.holdsResources {
-                    allocator.addUsed(resources, agent: agentID, framework: key.frameworkID)
-                }
+                newKeys.append(key)
+                if record.holdsResources { usedByFramework[key.frameworkID, default: Resources()] += resources }
             }
         }
         for executor in reportedExecutors where executor.hasFrameworkID && !torndown.contains(executor.frameworkID.value) {
             let key = ExecutorKey(frameworkID: executor.frameworkID.value, agentID: agentID,
                                   executorID: executor.executorID.value)
-            if executors[key] == nil, let resources = try? Resources(proto: executor.resources), !resources.isEmpty {
+            if executors[key] == nil, !executor.resources.isEmpty,
+               let resources = try? Resources(proto: executor.resources), !resources.isEmpty {
                 executors[key] = resources
-                allocator.addUsed(resources, agent: agentID, framework: key.frameworkID)
+                usedByFramework[key.frameworkID, default: Resources()] += resources
+            }
+        }
+        for (frameworkID, used) in usedByFramework.sorted(by: { $0.key < $1.key }) {
+            allocator.addUsed(used, agent: agentID, framework: frameworkID)
+        }
+        if !newKeys.isEmpty {
+            let agentTaskCount = agents[agentID]?.tasks.count ?? 0
+            agents[agentID]?.tasks.reserveCapacity(agentTaskCount + newKeys.count)
+            agents[agentID]?.tasks.formUnion(newKeys)
+            for (frameworkID, keys) in Dictionary(grouping: newKeys, by: \.frameworkID) {
+                let frameworkTaskCount = frameworks[frameworkID]?.tasks.count ?? 0
+                frameworks[frameworkID]?.tasks.reserveCapacity(frameworkTaskCount + keys.count)
+                frameworks[frameworkID]?.tasks.formUnion(keys.lazy.map(\.taskID))
             }
         }
         // Tasks the master launched there that the agent does not know were lost in transit.
-        for key in (agents[agentID]?.tasks ?? []).sorted() where !reportedKeys.contains(key) {
+        for key in (knewTasks ? agents[agentID]?.tasks ?? [] : []).sorted() where !reportedKeys.contains(key) {
             guard let task = tasks[key], task.state != .taskStaging else { continue }
             if task.state.isTerminal {
                 // Already reported lost while the agent was away; now it is gone for good.
@@ -246,9 +262,14 @@ extension MasterCore {
     // MARK: - Liveness
 
     mutating func pingAgents(now: Duration) {
-        // Runs every tick: sort only the agents that are due, not all of them.
-        let due = agents.values.filter { $0.isReachable && now >= $0.nextPingAt }.map(\.id).sorted()
-        for id in due {
+        // Runs every tick: scan the agents only when one is due, and sort only those.
+        guard let earliest = earliestPingAt, now >= earliest else { return }
+        earliestPingAt = nil
+        var due: [AgentID] = []
+        for (id, agent) in agents where agent.isReachable {
+            if now >= agent.nextPingAt { due.append(id) } else { schedulePing(at: agent.nextPingAt) }
+        }
+        for id in due.sorted() {
             guard var agent = agents[id], agent.isReachable, now >= agent.nextPingAt else { continue }
             if agent.pingsSent > agent.lastPong {
                 agent.missedPings += 1
@@ -259,6 +280,7 @@ extension MasterCore {
                 markUnreachable(id, now: now)
                 continue
             }
+            schedulePing(at: agent.nextPingAt)
             agent.pingsSent += 1
             agents[id] = agent
             var ping = Agora_V1_Ping()
@@ -269,6 +291,10 @@ extension MasterCore {
             envelope.ping = ping
             send(envelope, to: agent.peer)
         }
+    }
+
+    private mutating func schedulePing(at time: Duration) {
+        earliestPingAt = min(earliestPingAt ?? time, time)
     }
 
     /// The agent stopped answering: rescind its offers and report its tasks as

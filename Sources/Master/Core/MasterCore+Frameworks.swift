@@ -11,19 +11,21 @@ extension MasterCore {
             return
         }
         let frameworkID = call.frameworkID.value
-        guard let framework = frameworks[frameworkID] else {
+        // Only the flags are read here: a copy of the record held across the call would
+        // make the call's first change to the framework's task set copy it whole.
+        guard let isConnected = frameworks[frameworkID]?.isConnected else {
             counters.invalidCalls += 1
             sendError(to: peer, frameworkID.isEmpty
                 ? "a \(call.type) call needs a framework_id; subscribe first"
                 : "framework \(frameworkID) is not subscribed; subscribe first")
             return
         }
-        guard framework.isConnected else {
+        guard isConnected else {
             counters.invalidCalls += 1
             sendError(to: peer, "framework \(frameworkID) is disconnected; subscribe again with its ID to resume")
             return
         }
-        guard framework.peer == peer else {
+        guard frameworks[frameworkID]?.peer == peer else {
             // Another connection using this framework's ID: only SUBSCRIBE may move it.
             counters.invalidCalls += 1
             counters.misaddressedMessages += 1
@@ -34,7 +36,7 @@ extension MasterCore {
 
         switch call.type {
         case .teardown:
-            log("framework \(frameworkID) (\(framework.info.name)) tore itself down")
+            log("framework \(frameworkID) (\(frameworks[frameworkID]?.info.name ?? "")) tore itself down")
             removeFramework(frameworkID, now: now)
         case .accept: accept(call.accept, frameworkID: frameworkID, now: now)
         case .decline: decline(call.decline, frameworkID: frameworkID, now: now)
@@ -310,7 +312,7 @@ extension MasterCore {
 
     private mutating func acknowledge(_ ack: Agora_V1_Scheduler_Call.Acknowledge, frameworkID: FrameworkID) {
         let agentID = ack.agentID.value
-        guard agents[agentID] != nil else {
+        guard agents.index(forKey: agentID) != nil else {
             sendErrorEvent(to: frameworkID, "cannot acknowledge: agent \(agentID) is unknown")
             return
         }

@@ -211,9 +211,7 @@ extension MasterCore {
             }
         }
         let key = TaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
-        var info = task
-        info.agentID.value = agentID
-        tasks[key] = TaskRecord(key: key, agentID: agentID, executorID: executorID, info: info, resources: resources,
+        tasks[key] = TaskRecord(key: key, agentID: agentID, executorID: executorID, name: task.name, resources: resources,
                                 state: .taskStaging, latestStatus: nil, launchedAt: now)
         agents[agentID]?.tasks.insert(key)
         frameworks[frameworkID]?.tasks.insert(key.taskID)
@@ -249,7 +247,16 @@ extension MasterCore {
                 return
             }
             let partitionAware = frameworks[frameworkID]?.isPartitionAware ?? false
-            sendTaskError(key.taskID, frameworkID: frameworkID, agentID: kill.hasAgentID ? kill.agentID.value : nil,
+            let agentID = kill.hasAgentID ? kill.agentID.value : nil
+            if let agentID, agents[agentID]?.isReachable == false {
+                // Answered as reconciliation answers: the task may still run there and
+                // come back with its agent, so this is not the task's final state.
+                sendTaskError(key.taskID, frameworkID: frameworkID, agentID: agentID,
+                              state: partitionAware ? .taskUnreachable : .taskLost, reason: .reconciliation,
+                              message: "cannot kill task \(key.taskID): its agent \(agentID) is unreachable", now: now)
+                return
+            }
+            sendTaskError(key.taskID, frameworkID: frameworkID, agentID: agentID,
                           state: partitionAware ? .taskUnknown : .taskLost, reason: .reconciliation,
                           message: "cannot kill task \(key.taskID): the master does not know it", now: now)
             return
@@ -336,23 +343,25 @@ extension MasterCore {
         let agentID = update.agentID.value
         counters.statusUpdates += 1
         let frameworkID = update.frameworkID.value
-        let key = TaskKey(frameworkID: frameworkID, taskID: update.status.taskID.value)
-        if let task = tasks[key], task.agentID != agentID {
-            counters.invalidCalls += 1
-            counters.misaddressedMessages += 1
-            log("refused an update for task \(key) from agent \(agentID): the task runs on agent \(task.agentID)")
-            return
+        var status = update.status
+        let key = TaskKey(frameworkID: frameworkID, taskID: status.taskID.value)
+        // One lookup, and the record changed in place: this runs for every update.
+        if let index = tasks.index(forKey: key) {
+            guard tasks.values[index].agentID == agentID else {
+                counters.invalidCalls += 1
+                counters.misaddressedMessages += 1
+                log("refused an update for task \(key) from agent \(agentID): the task runs on agent \(tasks.values[index].agentID)")
+                return
+            }
+            let state = update.hasLatestState ? update.latestState : status.state
+            tasks.values[index].state = state
+            tasks.values[index].latestStatus = status
+            if state.isTerminal { retire(key, now: now) }
         }
-        if var task = tasks[key] {
-            task.state = update.hasLatestState ? update.latestState : update.status.state
-            task.latestStatus = update.status
-            tasks[key] = task
-            if task.state.isTerminal { retire(key, now: now) }
-        }
+        status.agentID.value = agentID
         var event = Agora_V1_Scheduler_Event()
         event.type = .update
-        event.update.status = update.status
-        event.update.status.agentID.value = agentID
+        event.update.status = status
         sendEvent(event, to: frameworkID)
     }
 

@@ -41,6 +41,9 @@ public struct MasterCore: Sendable {
     var nextFrameworkNumber = 0
     var nextOfferNumber = 0
     var nextAllocationAt: Duration = .zero
+    /// The earliest `nextPingAt` of a reachable agent (nil: none), so that ticks with
+    /// no ping due skip the scan of every agent.
+    var earliestPingAt: Duration?
     var allocationRequested = false
     var directives: [MasterDirective] = []
 
@@ -212,17 +215,19 @@ public struct MasterCore: Sendable {
     }
 
     mutating func sendEvent(_ event: Agora_V1_Scheduler_Event, to frameworkID: FrameworkID) {
-        guard let framework = frameworks[frameworkID], framework.isConnected, let peer = framework.peer else { return }
+        // Reads only the two fields: copying the record out costs a retain per field.
+        guard let index = frameworks.index(forKey: frameworkID), frameworks.values[index].isConnected,
+              let peer = frameworks.values[index].peer else { return }
         var envelope = Agora_V1_Envelope()
         envelope.schedulerEvent = event
         send(envelope, to: peer)
     }
 
     mutating func sendToAgent(_ agentID: AgentID, _ fill: (inout Agora_V1_Envelope) -> Void) {
-        guard let agent = agents[agentID], agent.isReachable else { return }
+        guard let index = agents.index(forKey: agentID), agents.values[index].isReachable else { return }
         var envelope = Agora_V1_Envelope()
         fill(&envelope)
-        send(envelope, to: agent.peer)
+        send(envelope, to: agents.values[index].peer)
     }
 
     mutating func refuse(_ peer: PeerID, _ reason: String, agentID: AgentID? = nil, frameworkID: FrameworkID? = nil) {

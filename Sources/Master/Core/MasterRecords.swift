@@ -108,7 +108,9 @@ public struct TaskRecord: Sendable {
     public var key: TaskKey
     public var agentID: AgentID
     public var executorID: String?
-    public var info: Agora_V1_TaskInfo
+    /// The task's name (the rest of its `TaskInfo` went to the agent; keeping it all
+    /// cost memory and, on a failover, time).
+    public var name: String
     public var resources: Resources
     public internal(set) var state: Agora_V1_TaskState
     public internal(set) var latestStatus: Agora_V1_TaskStatus?

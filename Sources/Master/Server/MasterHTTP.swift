@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 
 /// The master's HTTP endpoints: `/health`, `/state` (JSON) and `/metrics`
-/// (Prometheus text), all answered from the latest published snapshot.
+/// (Prometheus text), answered from snapshots that include every change made before the request.
 public enum MasterHTTP {
     public static func router(snapshots: SnapshotStore) -> Router<BasicRequestContext> {
         let router = Router()
@@ -11,11 +11,11 @@ public enum MasterHTTP {
         }
         router.get("/state") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: snapshots.state)))
+                     body: .init(byteBuffer: ByteBuffer(bytes: await snapshots.state())))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: snapshots.metrics)))
+                     body: .init(byteBuffer: ByteBuffer(string: await snapshots.metrics())))
         }
         return router
     }

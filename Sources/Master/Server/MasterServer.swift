@@ -3,12 +3,12 @@ import Foundation
 import Logging
 import Messaging
 import ServiceLifecycle
-import Synchronization
 
 /// The master daemon's shell: owns the ROUTER socket, the registry and the clock,
 /// feeds messages and ticks into `MasterCore`, carries out its directives, and
-/// publishes snapshots for the HTTP endpoints so that serving `/state` never waits
-/// for allocation.
+/// publishes snapshots for the HTTP endpoints: when a reader wants one, the actor
+/// takes a copy of the core (copy-on-write, so O(1) here) and the document is built
+/// and encoded off the actor, so a large `/state` never stalls messages or allocation.
 ///
 /// The registry changes of each core input are written as one batch before any of
 /// that input's messages is sent. If a write fails the master stops (`run()` throws)
@@ -29,9 +29,8 @@ public actor MasterServer: Service {
     private let clock = ContinuousClock()
     private let startedAt: ContinuousClock.Instant
     private let tickInterval: Duration
+    /// The shortest time between two snapshot captures.
     private let snapshotInterval: Duration
-    /// Whether anything changed since the last published snapshot.
-    private var stateChanged = true
     /// The registry write that failed; the master stops and `run()` throws it.
     private var registryFailure: (any Error)?
     private var stopping = false
@@ -91,7 +90,6 @@ public actor MasterServer: Service {
 
     /// Serves until cancelled or a graceful shutdown is requested, then closes the socket.
     public func run() async throws {
-        publishSnapshot()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.receiveMessages() }
             group.addTask { await self.watchConnections() }
@@ -125,7 +123,7 @@ public actor MasterServer: Service {
         var handled = 0
         for await message in router.messages {
             let directives = core.handle(message.envelope, from: message.peer, now: now)
-            stateChanged = true
+            snapshots.noteChange()
             guard perform(directives) else { return }
             // A flood of messages (thousands of agents re-registering) must not keep
             // pings and allocation waiting until it drains.
@@ -137,30 +135,34 @@ public actor MasterServer: Service {
     private func watchConnections() async {
         for await event in router.events {
             if case .peerDisconnected(let peer) = event, !stopping {
-                stateChanged = true
+                snapshots.noteChange()
                 guard perform(core.peerDisconnected(peer, now: now)) else { return }
             }
         }
     }
 
     private func runTimers() async {
-        var lastSnapshot = clock.now
+        var lastCapture = clock.now - snapshotInterval
+        var lastUptimeChange = clock.now
         while !Task.isCancelled {
             try? await Task.sleep(for: tickInterval)
             let timed = core.tick(now: now)
-            if !timed.isEmpty { stateChanged = true }
+            if !timed.isEmpty { snapshots.noteChange() }
             guard perform(timed) else { return }
             let start = clock.now
             let offers = core.allocateIfDue(now: now)
             let elapsed = clock.now - start
             if !offers.isEmpty || elapsed > .milliseconds(1) { core.recordAllocationDuration(elapsed) }
-            if !offers.isEmpty { stateChanged = true }
+            if !offers.isEmpty { snapshots.noteChange() }
             guard perform(offers) else { return }
-            // Uptime moves anyway: refresh at least once a second.
-            if clock.now - lastSnapshot >= .seconds(1) { stateChanged = true }
-            if stateChanged, clock.now - lastSnapshot >= snapshotInterval {
-                publishSnapshot()
-                lastSnapshot = clock.now
+            // Uptime moves anyway: a reader sees it at most a second old.
+            if clock.now - lastUptimeChange >= .seconds(1) {
+                snapshots.noteChange()
+                lastUptimeChange = clock.now
+            }
+            if clock.now - lastCapture >= snapshotInterval, let capture = snapshots.claimCapture() {
+                captureSnapshot(capture)
+                lastCapture = clock.now
             }
         }
     }
@@ -199,8 +201,8 @@ public actor MasterServer: Service {
         return true
     }
 
-    private func publishSnapshot() {
-        stateChanged = false
+    /// Builds and publishes the wanted documents of a copy of the core, off the actor.
+    private func captureSnapshot(_ capture: SnapshotStore.Capture) {
         let counters = router.counters
         let messaging = [
             "received": counters.received, "sent": counters.sent, "undecodable": counters.undecodable,
@@ -208,23 +210,18 @@ public actor MasterServer: Service {
             "unroutable": counters.unroutable, "dropped_high_water_mark": counters.droppedHighWaterMark,
             "handshake_failures": counters.handshakeFailures, "disconnects": counters.disconnects,
         ]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let state = (try? encoder.encode(core.stateView(now: now))) ?? Data("{}".utf8)
-        snapshots.publish(state: state, metrics: core.metricsText(messaging: messaging))
+        let frozen = core
+        let now = now
+        let store = snapshots
+        Task.detached(priority: .utility) {
+            var state: Data?
+            if capture.includesState {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                state = (try? encoder.encode(frozen.stateView(now: now))) ?? Data("{}".utf8)
+            }
+            let metrics = capture.includesMetrics ? Data(frozen.metricsText(messaging: messaging).utf8) : nil
+            store.publish(capture, state: state, metrics: metrics)
+        }
     }
-}
-
-/// The latest `/state` document and `/metrics` text, readable from any thread.
-public final class SnapshotStore: Sendable {
-    private let latest = Mutex<(state: Data, metrics: String)>((Data("{}".utf8), ""))
-
-    public init() {}
-
-    func publish(state: Data, metrics: String) {
-        latest.withLock { $0 = (state, metrics) }
-    }
-
-    public var state: Data { latest.withLock { $0.state } }
-    public var metrics: String { latest.withLock { $0.metrics } }
 }

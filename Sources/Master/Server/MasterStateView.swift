@@ -138,7 +138,7 @@ extension MasterCore {
 
     static func taskView(_ task: TaskRecord) -> MasterStateView.Task {
         MasterStateView.Task(
-            id: task.key.taskID, name: task.info.name, frameworkID: task.key.frameworkID, agentID: task.agentID,
+            id: task.key.taskID, name: task.name, frameworkID: task.key.frameworkID, agentID: task.agentID,
             executorID: task.executorID, state: task.state.name, resources: ResourcesView(task.resources),
             message: task.latestStatus.flatMap { $0.hasMessage ? $0.message : nil },
             reason: task.latestStatus.flatMap { $0.hasReason ? String(describing: $0.reason) : nil })

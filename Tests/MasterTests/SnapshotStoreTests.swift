@@ -1,0 +1,70 @@
+import Foundation
+@testable import Master
+import Testing
+
+/// The master builds `/state` and `/metrics` only for readers, off its actor; a reader
+/// gets a document that includes every change noted before it asked.
+@Suite("Snapshot store")
+struct SnapshotStoreTests {
+    @Test func nothingIsCapturedWhileNobodyReads() {
+        let store = SnapshotStore()
+        store.noteChange()
+        #expect(store.claimCapture() == nil)
+    }
+
+    @Test func aReaderWaitsForADocumentThatIncludesEarlierChanges() async {
+        let store = SnapshotStore()
+        let reader = Task { await store.state() }
+        let capture = await claimWhenWanted(store)
+        #expect(capture.includesState && !capture.includesMetrics, "a /state read does not build /metrics")
+        store.publish(capture, state: Data("first".utf8), metrics: nil)
+        #expect(String(decoding: await reader.value, as: UTF8.self) == "first")
+
+        // With no change since, the next reader is answered at once, without a capture.
+        #expect(String(decoding: await store.state(), as: UTF8.self) == "first")
+        #expect(store.claimCapture() == nil)
+    }
+
+    @Test func aReaderThatCameAfterACaptureBeganWaitsForTheNextOne() async {
+        let store = SnapshotStore()
+        let early = Task { await store.metrics() }
+        let first = await claimWhenWanted(store)
+        #expect(first.includesMetrics && !first.includesState, "a /metrics read does not build /state")
+        store.noteChange()  // after the capture began: the late reader must see it
+        let late = Task { await store.metrics() }
+        try? await waitUntil { store.waiterCount == 2 }
+        store.publish(first, state: nil, metrics: Data("one".utf8))
+        #expect(await early.value == "one")
+
+        let second = await claimWhenWanted(store)
+        #expect(second.changes > first.changes)
+        store.publish(second, state: nil, metrics: Data("two".utf8))
+        #expect(await late.value == "two")
+    }
+
+    @Test func aReaderGetsTheLatestDocumentWhenNoCaptureComesInTime() async {
+        let store = SnapshotStore(maximumWait: .milliseconds(50))
+        #expect(String(decoding: await store.state(), as: UTF8.self) == "{}")
+    }
+
+    /// Polls until a reader has asked for a capture, and claims it.
+    private func claimWhenWanted(_ store: SnapshotStore) async -> SnapshotStore.Capture {
+        var capture: SnapshotStore.Capture?
+        try? await waitUntil {
+            capture = store.claimCapture()
+            return capture != nil
+        }
+        return capture!
+    }
+
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within 10 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
