@@ -96,7 +96,10 @@ let package = Package(
             // Compiled against the static runtime's modules too, so that the objects ask
             // for Foundation's static dependencies (CoreFoundation, ICU) at link time.
             swiftSettings: [.unsafeFlags(["-static-stdlib"])],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            // GNU ld instead of gold, only to silence the toolchain's static Foundation
+            // ("the use of `mktemp' is dangerous", from its own objects, not ours):
+            // gold has no switch for it.
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-use-ld=bfd", "-Xlinker", "--no-warnings"])]
         ),
         .target(
             name: "Framework",
