@@ -203,6 +203,26 @@ struct MarathonCoreTests {
         #expect(ended.reason?.contains("exited with status 3") == true)
     }
 
+    @Test("without checks, only an instance that keeps running counts as progress, not one that starts and exits")
+    func briefRunsAreNoProgress() throws {
+        var configuration = MarathonCore.Configuration()
+        configuration.deploymentTimeoutSeconds = 10
+        var core = MarathonCore(configuration: configuration)
+        core.subscribed(frameworkID: "fw", now: start)
+        let deployment = try core.createApp(app("/flaky", instances: 1), now: start)
+        // Relaunched every few seconds, each run reaches RUNNING and exits at once.
+        for second in stride(from: 0, through: 9, by: 3) {
+            let now = start.addingTimeInterval(Double(second))
+            core.tick(now: now)
+            core.offers([try offer("o\(second)")], now: now)
+            guard let task = launched(core.drain().effects).first else { continue }
+            core.statusUpdate(status(task.taskID.value, .taskRunning), now: now)
+            core.statusUpdate(status(task.taskID.value, .taskFailed), now: now.addingTimeInterval(0.1))
+        }
+        core.tick(now: start.addingTimeInterval(11))
+        #expect(core.deployments[deployment.id]?.status == .failed)
+    }
+
     @Test("rolling back a deployment cancels it and deploys the app as it was; force only cancels")
     func rollback() throws {
         var (core, _) = try running("/web", instances: 2)

@@ -290,8 +290,12 @@ public struct MarathonCore: Sendable {
         instance.unreachableSince = status.state == .taskUnreachable ? (instance.unreachableSince ?? now) : nil
         if status.hasHealthy { recordHealth(of: &instance, alive: status.healthy, message: status.message, now: now) }
 
+        // An app without checks makes progress only once an instance has run for
+        // `minimumRunningSeconds` (see `converge`): a command that exits at once must not
+        // keep its deployment alive with every relaunch.
         let spec = apps[instance.appID]?.spec
-        if let spec, instance.isHealthy(hasHealthChecks: spec.hasHealthChecks, hasReadinessChecks: spec.hasReadinessChecks),
+        if let spec, spec.hasHealthChecks || spec.hasReadinessChecks,
+           instance.isHealthy(hasHealthChecks: spec.hasHealthChecks, hasReadinessChecks: spec.hasReadinessChecks),
            !previous.isHealthy(hasHealthChecks: spec.hasHealthChecks, hasReadinessChecks: spec.hasReadinessChecks) {
             markProgress(appID: instance.appID, now: now)
         }
@@ -436,6 +440,12 @@ public struct MarathonCore: Sendable {
             if healthy.count >= spec.instances, !draining, let deployment { end(deployment, as: .succeeded, now: now) }
         }
 
+        if let deployment = runningDeployment(of: appID), !spec.hasHealthChecks, !spec.hasReadinessChecks,
+           let settled = live.compactMap({ $0.startedAt?.addingTimeInterval(configuration.minimumRunningSeconds) })
+               .filter({ $0 <= now }).max(),
+           settled > deployment.lastProgressAt {
+            markProgress(appID: appID, now: settled)
+        }
         if let deployment = runningDeployment(of: appID),
            now.timeIntervalSince(deployment.lastProgressAt) >= configuration.deploymentTimeoutSeconds {
             let cause = record.lastTaskFailure.map { "; last task failure: \($0.state) \($0.message)" } ?? ""
