@@ -500,6 +500,18 @@ private typealias S = MasterScenario
         return (s, agent, aware, plain)
     }
 
+    /// `partitionScenario` after the agent missed its pings (4 s): it is unreachable.
+    private func unreachablePartitionScenario() throws -> (S, agent: AgentID, aware: FrameworkID, plain: FrameworkID) {
+        let (start, agent, aware, plain) = try partitionScenario()
+        var s = start
+        for second in 1...4 {
+            s.now = .seconds(second)
+            _ = s.tick()
+        }
+        try #require(s.core.agents[agent]?.isReachable == false)
+        return (s, agent, aware, plain)
+    }
+
     @Test func anAgentThatMissesPingsBecomesUnreachable() throws {
         let (start, agent, aware, plain) = try partitionScenario()
         var s = start
@@ -579,13 +591,8 @@ private typealias S = MasterScenario
     }
 
     @Test func anUnreachableAgentReregisteringRestoresOrKillsItsTasks() throws {
-        let (start, agent, aware, plain) = try partitionScenario()
+        let (start, agent, aware, plain) = try unreachablePartitionScenario()
         var s = start
-        for second in 1...4 {
-            s.now = .seconds(second)
-            _ = s.tick()
-        }
-        try #require(s.core.agents[agent]?.isReachable == false)
 
         s.now = .seconds(5)
         let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [
@@ -609,13 +616,8 @@ private typealias S = MasterScenario
     }
 
     @Test func killingAnUnknownTaskOnAnUnreachableAgentIsAnsweredAsReconciliationDoes() throws {
-        let (start, agent, aware, plain) = try partitionScenario()
+        let (start, agent, aware, plain) = try unreachablePartitionScenario()
         var s = start
-        for second in 1...4 {
-            s.now = .seconds(second)
-            _ = s.tick()
-        }
-        try #require(s.core.agents[agent]?.isReachable == false)
 
         // Tasks the master does not know (say it restarted), named with that agent: they
         // may still run there and come back with it, so the answer is not final.
@@ -632,13 +634,8 @@ private typealias S = MasterScenario
     }
 
     @Test func aPartitionAwareTaskMissingAfterReregistrationIsGone() throws {
-        let (start, agent, aware, _) = try partitionScenario()
+        let (start, agent, aware, _) = try unreachablePartitionScenario()
         var s = start
-        for second in 1...4 {
-            s.now = .seconds(second)
-            _ = s.tick()
-        }
-        try #require(s.core.agents[agent]?.isReachable == false)
 
         s.now = .seconds(5)
         let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [])
@@ -651,13 +648,8 @@ private typealias S = MasterScenario
     }
 
     @Test func aLostTaskMissingAfterReregistrationReleasesItsResources() throws {
-        let (start, agent, aware, plain) = try partitionScenario()
+        let (start, agent, aware, plain) = try unreachablePartitionScenario()
         var s = start
-        for second in 1...4 {
-            s.now = .seconds(second)
-            _ = s.tick()
-        }
-        try #require(s.core.agents[agent]?.isReachable == false)
 
         // The agent comes back running only the partition-aware framework's task.
         s.now = .seconds(5)
