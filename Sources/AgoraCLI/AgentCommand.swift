@@ -52,6 +52,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "How long an executor may take to connect before its tasks fail.")
     var executorRegistrationTimeout = DurationArgument(.seconds(60))
 
+    @Option(help: "How long a built-in executor waits for this agent to come back before it kills its tasks and exits.")
+    var recoveryTimeout = DurationArgument(.seconds(15 * 60))
+
     @Option(help: "First retry interval for unacknowledged status updates (doubles up to 10 min).")
     var statusUpdateRetry = DurationArgument(.seconds(10))
 
@@ -116,6 +119,7 @@ struct AgentCommand: AsyncParsableCommand {
                                           useCgroups: isolator != nil, cfsQuota: cfsQuota,
                                           sandboxRetention: sandboxRetention.duration)
         runtime.killExecutorsOnShutdown = killExecutorsOnShutdown
+        runtime.executorRecoveryTimeout = recoveryTimeout.duration
         runtime.recovery = AgentRuntimeOptions.RecoveryMode(rawValue: recover) ?? .reconnect
         let agent: AgentServer
         do {

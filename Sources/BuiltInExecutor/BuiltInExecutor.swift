@@ -44,6 +44,13 @@ public actor BuiltInExecutor {
     private var shuttingDown = false
     private var finished: CheckedContinuation<Void, Never>?
     private var done = false
+    /// How long the executor waits for a lost agent to come back (a restarting agent
+    /// reconnects within seconds) before it kills its tasks and exits, as Mesos'
+    /// `--recovery_timeout`: an agent that never returns leaves nothing running.
+    private let recoveryTimeout: Duration
+    /// Since when the executor has been without its agent: from its start until it is
+    /// subscribed, and from a lost connection until it is subscribed again.
+    private var unsubscribedSince: Duration? = .zero
 
     /// Reads its identity from the environment the agent provides.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws {
@@ -55,6 +62,8 @@ public actor BuiltInExecutor {
         self.frameworkID = frameworkID
         self.executorID = executorID
         self.sandbox = environment["AGORA_SANDBOX"] ?? FileManager.default.currentDirectoryPath
+        self.recoveryTimeout = environment["AGORA_RECOVERY_TIMEOUT_SECONDS"].flatMap(Double.init)
+            .map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(15 * 60)
         self.agent = try DealerEndpoint(connectingTo: endpoint, logger: logger)
         self.logger = logger
     }
@@ -88,6 +97,7 @@ public actor BuiltInExecutor {
             switch event {
             case .disconnected:
                 lost = true
+                if unsubscribedSince == nil { unsubscribedSince = now }
             case .connected where lost:
                 lost = false
                 subscribed = false
@@ -101,6 +111,10 @@ public actor BuiltInExecutor {
 
     private func resendPeriodically() async {
         while !Task.isCancelled {
+            if let since = unsubscribedSince, now - since >= recoveryTimeout {
+                await abandon()
+                return
+            }
             if !subscribed {
                 sendSubscribe()
             } else {
@@ -114,6 +128,7 @@ public actor BuiltInExecutor {
         switch event.type {
         case .subscribed:
             subscribed = true
+            unsubscribedSince = nil
             logger.info("subscribed to the agent as \(executorID)")
         case .launch:
             await launch(event.launch.task)
@@ -346,6 +361,21 @@ public actor BuiltInExecutor {
         do { try agent.trySend(envelope) } catch {
             logger.warning("could not queue a message for the agent: \(error)")
         }
+    }
+
+    /// The agent stayed away past the recovery timeout: kill every task (their updates
+    /// cannot be delivered any more) and exit once they are gone.
+    private func abandon() async {
+        logger.warning("no agent for \(recoveryTimeout); killing the tasks and exiting")
+        shuttingDown = true
+        for taskID in tasks.keys.sorted() { await kill(taskID, grace: nil) }
+        let deadline = now + defaultGracePeriod + .seconds(5)
+        while !tasks.values.allSatisfy({ $0.state.isTerminal }), now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        done = true
+        finished?.resume()
+        finished = nil
     }
 
     private func finishIfDone() {

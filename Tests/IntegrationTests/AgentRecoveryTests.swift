@@ -66,6 +66,46 @@ struct AgentRecoveryTests {
         }
     }
 
+    @Test func executorsOfAnAgentThatNeverReturnsKillTheirTasksAndExitAfterTheRecoveryTimeout() async throws {
+        try await TestCluster.with(agentResources: []) { cluster in
+            let workDir = cluster.workDir + "/agent"
+            let (agent, _) = try await startAgent(cluster, workDir: workDir, extra: ["--recovery-timeout", "2s"])
+            let marker = "recovery-timeout-\(UUID().uuidString)"
+            let run = try cluster.run(["--", "sleep 300; echo \(marker)"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            let executors = try executorPIDs(inCheckpointOf: workDir)
+            // The task's shell (not the `agora run` client, whose command line has it too).
+            let tasks = Self.pids(withCommandLineContaining: marker).filter { !Self.commandLine(of: $0).contains("agora") }
+            #expect(executors.count == 1 && !tasks.isEmpty)
+            agent.signal(SIGKILL)
+            _ = await agent.waitForExit()
+
+            // Nobody restarts the agent: 2 s later the executor kills the task and exits.
+            let everything = executors + tasks
+            let deadline = ContinuousClock.now + .seconds(30)
+            while everything.contains(where: Self.isAlive), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(!everything.contains(where: Self.isAlive), "still running: \(everything.filter(Self.isAlive))")
+        }
+    }
+
+    /// Whether `pid` runs (a zombie waiting for its reaper does not count).
+    private static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    private static func pids(withCommandLineContaining text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { commandLine(of: $0).contains(text) }
+    }
+
+    private static func commandLine(of pid: Int32) -> String {
+        FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
     @Test func recoverCleanupKillsLeftoversAndRegistersAsANewAgent() async throws {
         try await TestCluster.with(agentResources: []) { cluster in
             let workDir = cluster.workDir + "/agent"

@@ -42,7 +42,8 @@ final class TestCluster: Sendable {
                 let agent = try DaemonProcess(["agent", "--master", masterAddress, "--work-dir", workDir + "/agent-\(index)",
                                                "--ip", "127.0.0.1", "--http-port", "0", "--hostname", "127.0.0.1",
                                                "--resources", resources + ";ports:[\(ports)-\(ports + 99)]",
-                                               "--kill-executors-on-shutdown", "--log-level", "debug"] + agentFlags,
+                                               "--kill-executors-on-shutdown", "--recovery-timeout", "60s",
+                                               "--log-level", "debug"] + agentFlags,
                                               name: "agent\(index)")
                 agents.append(agent)
             }

@@ -24,6 +24,9 @@ public struct AgentRuntimeOptions: Sendable {
     public var killExecutorsOnShutdown = false
     /// What to do with executors left running by a previous run of this agent.
     public var recovery: RecoveryMode = .reconnect
+    /// How long a built-in executor waits for a lost agent to come back before it
+    /// kills its tasks and exits (`AGORA_RECOVERY_TIMEOUT_SECONDS`).
+    public var executorRecoveryTimeout: Duration = .seconds(15 * 60)
 
     public enum RecoveryMode: String, Sendable, CaseIterable {
         /// Re-attach to running executors and keep their tasks.
@@ -349,6 +352,8 @@ public actor AgentServer: Service {
             environment["AGORA_AGENT_ENDPOINT"] = executorEndpoint
             environment["AGORA_EXECUTOR_ID"] = launch.key.executorID
             environment["AGORA_CONTAINER_ID"] = launch.containerID
+            let recovery = options.executorRecoveryTimeout.components
+            environment["AGORA_RECOVERY_TIMEOUT_SECONDS"] = String(Double(recovery.seconds) + Double(recovery.attoseconds) / 1e18)
             if let first = launch.ports.first { environment["PORT"] = String(first) }
 
             if let isolator {
