@@ -135,8 +135,9 @@ def run_agora(args, index):
             "simulator_cpu_seconds": master_cpu[1],
             "master_cores_busy": master_cpu[0] / seconds,
             "simulator_cores_busy": master_cpu[1] / seconds,
-            "master_cpu_us_per_update": master_cpu[0] / ingested * 1e6,
-            "master_single_core_ceiling": ingested / master_cpu[0],
+            # A tiny run can take less CPU than one clock tick (10 ms): no ceiling then.
+            "master_cpu_us_per_update": master_cpu[0] / ingested * 1e6 if ingested else None,
+            "master_single_core_ceiling": ingested / master_cpu[0] if master_cpu[0] > 0 else None,
             "load_average_after": os.getloadavg()[0],
         })
         return result
@@ -184,15 +185,20 @@ def main():
         return statistics.median(r[key] for r in results)
 
     a_rate, r_rate = median(agora, "updates_per_second"), median(raw, "msgs_per_sec")
-    a_cpu, r_cpu = median(agora, "master_cpu_us_per_update"), median(raw, "cpu_us_per_msg")
+    # Rounds too short to measure the master's CPU (below one clock tick) have none.
+    measured = [r["master_cpu_us_per_update"] for r in agora if r["master_cpu_us_per_update"]]
+    a_cpu, r_cpu = (statistics.median(measured) if measured else None), median(raw, "cpu_us_per_msg")
     print(f"\n| {args.agents:,} agents × {args.tasks_per_agent} tasks × {args.update_rounds} rounds "
           f"({median(agora, 'updates'):,.0f} updates of {median(agora, 'envelope_bytes'):.0f} B) "
           "| Agora master | raw libzmq | Agora / libzmq |")
     print("|---|---|---|---|")
     print(f"| ingest (updates or messages / s) | {a_rate:,.0f} | {r_rate:,.0f} | {a_rate / r_rate:.1%} |")
-    print(f"| receiver CPU per message (µs) | {a_cpu:.1f} | {r_cpu:.2f} | {a_cpu / r_cpu:.0f}× |")
-    print(f"| single-core ceiling (1 / CPU per message, /s) | {1e6 / a_cpu:,.0f} | {1e6 / r_cpu:,.0f} | "
-          f"{r_cpu / a_cpu:.1%} |")
+    if a_cpu:
+        print(f"| receiver CPU per message (µs) | {a_cpu:.1f} | {r_cpu:.2f} | {a_cpu / r_cpu:.0f}× |")
+        print(f"| single-core ceiling (1 / CPU per message, /s) | {1e6 / a_cpu:,.0f} | {1e6 / r_cpu:,.0f} | "
+              f"{r_cpu / a_cpu:.1%} |")
+    else:
+        print("| receiver CPU per message (µs) | too short to measure | | |")
     print(f"| master busy (cores) | {median(agora, 'master_cores_busy'):.2f} | | |")
     print(f"| simulator busy (cores) | {median(agora, 'simulator_cores_busy'):.2f} | | |")
     print(f"| rounds duration (s) | {median(agora, 'seconds'):.2f} | {median(raw, 'seconds'):.2f} | |")
