@@ -214,12 +214,7 @@ public actor MasterServer: Service {
         let now = now
         let store = snapshots
         Task.detached(priority: .utility) {
-            var state: Data?
-            if capture.includesState {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                state = (try? encoder.encode(frozen.stateView(now: now))) ?? Data("{}".utf8)
-            }
+            let state = capture.includesState ? frozen.stateView(now: now).jsonData() : nil
             let metrics = capture.includesMetrics ? Data(frozen.metricsText(messaging: messaging).utf8) : nil
             store.publish(capture, state: state, metrics: metrics)
         }

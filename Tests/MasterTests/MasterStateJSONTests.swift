@@ -1,0 +1,64 @@
+import Foundation
+@testable import Master
+import Testing
+
+/// `/state` is written by `MasterStateView.jsonData()`, not `JSONEncoder` (too slow at
+/// 100k tasks): both must give the same document.
+@Suite("Master state JSON")
+struct MasterStateJSONTests {
+    private static func resources(_ cpus: Double, text: String) -> ResourcesView {
+        var view = ResourcesView(.init())
+        view.cpus = cpus
+        view.mem = 1_024.5
+        view.disk = 9e14
+        view.ports = "[31000-31005]"
+        view.text = text
+        return view
+    }
+
+    /// Every kind of value: escapes, control characters, non-ASCII text, nil and present
+    /// optionals, integral, fractional, tiny and large numbers, empty collections.
+    private static let tricky = MasterStateView(
+        masterID: "m\"1\\", hostname: "höst ✓\n\t\r", version: "0.1 \u{1}\u{1f}", address: "tcp://127.0.0.1:5050",
+        startTime: 1_795_651_562.359_190_5, uptimeSeconds: 0.000_01,
+        agents: [
+            .init(id: "a1", hostname: "h", active: true, state: "active", registeredAt: 12, unreachableSince: nil,
+                  httpAddress: "http://h:5051", attributes: ["rack": "r/1", "zone": "\"z\""],
+                  total: resources(16, text: "cpus:16;mem:1024.5"), used: resources(0.1, text: ""),
+                  offered: resources(0, text: ""), free: resources(15.9, text: "cpus:15.9"), taskCount: 3),
+            .init(id: "a2", hostname: "h2", active: false, state: nil, registeredAt: 0.5, unreachableSince: 7.25,
+                  httpAddress: "", attributes: [:], total: resources(1, text: "x"), used: resources(1, text: "x"),
+                  offered: resources(1, text: "x"), free: resources(1, text: "x"), taskCount: 0),
+        ],
+        frameworks: [
+            .init(id: "f1", name: "marathon", user: "root", roles: ["*", "ops/a"], suppressedRoles: [], connected: true,
+                  partitionAware: false, failoverTimeoutSeconds: 604_800, dominantShare: 1.0 / 3,
+                  offers: [.init(id: "o1", agentID: "a1", role: "*", resources: resources(2, text: "cpus:2"))], taskCount: 1),
+        ],
+        tasks: [
+            .init(id: "t1", name: "web", frameworkID: "f1", agentID: "a1", executorID: "e1", state: "TASK_RUNNING",
+                  resources: resources(0.1, text: "cpus:0.1"), message: "the health check passed", reason: nil),
+            .init(id: "t2", name: "", frameworkID: "f1", agentID: "a2", executorID: nil, state: "TASK_LOST",
+                  resources: resources(0, text: ""), message: nil, reason: "reasonAgentRemoved"),
+        ],
+        completedTasks: [],
+        roleShares: ["*": 0.25, "ops/a": 0])
+
+    @Test func theWriterGivesTheSameDocumentAsJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let expected = try JSONSerialization.jsonObject(with: encoder.encode(Self.tricky)) as? NSDictionary
+        let written = try JSONSerialization.jsonObject(with: Self.tricky.jsonData()) as? NSDictionary
+        #expect(written != nil && written == expected,
+                "\(String(decoding: Self.tricky.jsonData(), as: UTF8.self))")
+    }
+
+    @Test func theDocumentDecodesBackToTheView() throws {
+        let decoded = try JSONDecoder().decode(MasterStateView.self, from: Self.tricky.jsonData())
+        #expect(decoded.hostname == Self.tricky.hostname && decoded.version == Self.tricky.version)
+        #expect(decoded.agents.map(\.unreachableSince) == [nil, 7.25])
+        #expect(decoded.tasks.map(\.executorID) == ["e1", nil])
+        #expect(decoded.frameworks.first?.dominantShare == 1.0 / 3)
+        #expect(decoded.startTime == Self.tricky.startTime && decoded.uptimeSeconds == Self.tricky.uptimeSeconds)
+    }
+}
