@@ -6,7 +6,8 @@ import Logging
 // task groups, never by hand. It is its own small executable, installed next to
 // `agora`, so that starting one per task costs little (see BENCHMARKS.md, "Launch path").
 // The agent passes everything through the environment: AGORA_AGENT_ENDPOINT,
-// AGORA_FRAMEWORK_ID, AGORA_EXECUTOR_ID, AGORA_SANDBOX and, optionally, AGORA_LOG_LEVEL.
+// AGORA_FRAMEWORK_ID, AGORA_EXECUTOR_ID, AGORA_SANDBOX, AGORA_RECOVERY_TIMEOUT_SECONDS and,
+// optionally, AGORA_LOG_LEVEL.
 
 /// Exit status for a start without what the executor needs (`EX_USAGE`).
 let usageError: Int32 = 64

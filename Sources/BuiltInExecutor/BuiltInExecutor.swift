@@ -62,8 +62,14 @@ public actor BuiltInExecutor {
         self.frameworkID = frameworkID
         self.executorID = executorID
         self.sandbox = environment["AGORA_SANDBOX"] ?? FileManager.default.currentDirectoryPath
-        self.recoveryTimeout = environment["AGORA_RECOVERY_TIMEOUT_SECONDS"].flatMap(Double.init)
-            .map { .milliseconds(Int64($0 * 1000)) } ?? .seconds(15 * 60)
+        if let text = environment["AGORA_RECOVERY_TIMEOUT_SECONDS"], !text.isEmpty {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
+                throw ExecutorError("AGORA_RECOVERY_TIMEOUT_SECONDS must be a positive number of seconds (got \"\(text)\")")
+            }
+            self.recoveryTimeout = .milliseconds(Int64((seconds * 1_000).rounded()))
+        } else {
+            self.recoveryTimeout = .seconds(15 * 60)
+        }
         self.agent = try DealerEndpoint(connectingTo: endpoint, logger: logger)
         self.logger = logger
     }

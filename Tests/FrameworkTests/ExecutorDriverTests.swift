@@ -350,4 +350,20 @@ struct ExecutorDriverTests {
                                                    executorID: "exec-1", sandbox: "/sandbox", agentID: nil,
                                                    containerID: "c-1"))
     }
+
+    @Test func theAgentsRecoveryTimeoutIsReadAndABadOneIsAClearError() throws {
+        let base = ["AGORA_AGENT_ENDPOINT": "ipc:///tmp/agent.sock", "AGORA_FRAMEWORK_ID": "fw-1", "AGORA_EXECUTOR_ID": "e"]
+        let given = try ExecutorEnvironment(base.merging(["AGORA_RECOVERY_TIMEOUT_SECONDS": "2.5"]) { $1 })
+        #expect(given.recoveryTimeout == .milliseconds(2_500))
+        #expect(ExecutorSession.Timing.forAgent(of: given).recoveryTimeout == .milliseconds(2_500))
+        #expect(ExecutorSession.Timing.forAgent(of: try ExecutorEnvironment(base)).recoveryTimeout == .seconds(15 * 60))
+        for bad in ["soon", "-1", "0", "inf"] {
+            #expect {
+                try ExecutorEnvironment(base.merging(["AGORA_RECOVERY_TIMEOUT_SECONDS": bad]) { $1 })
+            } throws: { error in
+                let error = error as? ExecutorDriverError
+                return error?.code == .invalidEnvironment && error?.description.contains("\"\(bad)\"") == true
+            }
+        }
+    }
 }

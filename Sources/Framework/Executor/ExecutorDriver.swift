@@ -57,15 +57,16 @@ public actor ExecutorDriver {
     ///   not started by an agent.
     public init(executor: some Executor, environment: [String: String] = ProcessInfo.processInfo.environment,
                 logger: Logger = Logger(label: "agora.executor")) throws(ExecutorDriverError) {
-        self.init(executor: executor, environment: try ExecutorEnvironment(environment), logger: logger,
-                  timing: ExecutorSession.Timing(), tickInterval: .milliseconds(100))
+        let identity = try ExecutorEnvironment(environment)
+        self.init(executor: executor, environment: identity, logger: logger,
+                  timing: ExecutorSession.Timing.forAgent(of: identity), tickInterval: .milliseconds(100))
     }
 
     /// A driver for `executor` with an explicit identity; nothing happens until `start()`.
     public init(executor: some Executor, environment: ExecutorEnvironment,
                 logger: Logger = Logger(label: "agora.executor")) {
         self.init(executor: executor, environment: environment, logger: logger,
-                  timing: ExecutorSession.Timing(), tickInterval: .milliseconds(100))
+                  timing: ExecutorSession.Timing.forAgent(of: environment), tickInterval: .milliseconds(100))
     }
 
     /// With explicit timing, for tests.

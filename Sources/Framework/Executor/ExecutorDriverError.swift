@@ -5,6 +5,8 @@ public struct ExecutorDriverError: Error, Equatable, Sendable, CustomStringConve
         /// Variables the agent sets (`AGORA_AGENT_ENDPOINT`, `AGORA_FRAMEWORK_ID`,
         /// `AGORA_EXECUTOR_ID`) are missing: the process was not started by an agent.
         case missingEnvironment
+        /// A variable the agent sets has a value that cannot be used.
+        case invalidEnvironment
         /// `start()` was called twice, or after `stop()`.
         case alreadyStarted
         /// The driver is not running (never started, stopping, or stopped).

@@ -16,21 +16,26 @@ public struct ExecutorEnvironment: Sendable, Equatable {
     public var agentID: String?
     /// The executor's container (`AGORA_CONTAINER_ID`), when set.
     public var containerID: String?
+    /// How long to wait for a lost agent before giving up (`AGORA_RECOVERY_TIMEOUT_SECONDS`,
+    /// from `agora agent --recovery-timeout`), when set.
+    public var recoveryTimeout: Duration?
 
     public init(agentEndpoint: String, frameworkID: String, executorID: String,
-                sandbox: String? = nil, agentID: String? = nil, containerID: String? = nil) {
+                sandbox: String? = nil, agentID: String? = nil, containerID: String? = nil,
+                recoveryTimeout: Duration? = nil) {
         self.agentEndpoint = agentEndpoint
         self.frameworkID = frameworkID
         self.executorID = executorID
         self.sandbox = sandbox
         self.agentID = agentID
         self.containerID = containerID
+        self.recoveryTimeout = recoveryTimeout
     }
 
     /// Reads the `AGORA_*` variables the agent sets.
     ///
     /// - Throws: `missingEnvironment`, naming every required variable that is unset or
-    ///   empty.
+    ///   empty; `invalidEnvironment` for a recovery timeout that is not a positive number.
     public init(_ environment: [String: String]) throws(ExecutorDriverError) {
         func value(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
@@ -45,8 +50,16 @@ public struct ExecutorEnvironment: Sendable, Equatable {
                 to run one by hand, set them yourself
                 """)
         }
+        var recoveryTimeout: Duration?
+        if let text = value("AGORA_RECOVERY_TIMEOUT_SECONDS") {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
+                throw ExecutorDriverError(.invalidEnvironment,
+                    "AGORA_RECOVERY_TIMEOUT_SECONDS must be a positive number of seconds (got \"\(text)\")")
+            }
+            recoveryTimeout = .milliseconds(Int64((seconds * 1_000).rounded()))
+        }
         self.init(agentEndpoint: endpoint, frameworkID: frameworkID, executorID: executorID,
                   sandbox: value("AGORA_SANDBOX"), agentID: value("AGORA_AGENT_ID"),
-                  containerID: value("AGORA_CONTAINER_ID"))
+                  containerID: value("AGORA_CONTAINER_ID"), recoveryTimeout: recoveryTimeout)
     }
 }

@@ -19,6 +19,13 @@ struct ExecutorSession: Sendable {
         /// lost), the executor is told to shut down: its agent is not coming back.
         /// `nil` waits forever. Mesos' default is 15 minutes.
         var recoveryTimeout: Duration? = .seconds(15 * 60)
+
+        /// The defaults, with the agent's recovery timeout when it set one.
+        static func forAgent(of environment: ExecutorEnvironment) -> Timing {
+            var timing = Timing()
+            if let timeout = environment.recoveryTimeout { timing.recoveryTimeout = timeout }
+            return timing
+        }
     }
 
     /// What the driver must do, in order.
