@@ -58,6 +58,8 @@ public enum TaskFiles {
 
         /// Absent until the agent has published its first snapshot.
         var tasks: [Task]?
+        /// Tasks that ended (absent from older agents).
+        var completedTasks: [Task]?
     }
 
     private static func taskDirectory(base: URL, frameworkID: String, taskID: String) async throws -> String {
@@ -71,7 +73,9 @@ public enum TaskFiles {
         } catch {
             throw TaskFilesError(.badResponse, "agent \(base.absoluteString) sent a /state that does not decode: \(error)")
         }
-        guard let task = (state.tasks ?? []).first(where: { $0.id == taskID && $0.frameworkID == frameworkID }) else {
+        // A task that ended and then ran again under the same ID: the live one first.
+        let known = (state.tasks ?? []) + (state.completedTasks ?? []).reversed()
+        guard let task = known.first(where: { $0.id == taskID && $0.frameworkID == frameworkID }) else {
             throw TaskFilesError(.taskNotFound, "agent \(base.absoluteString) does not know task \(taskID) of framework \(frameworkID)")
         }
         guard let directory = task.directory else {

@@ -50,6 +50,11 @@ public struct AgentCore: Sendable {
     public internal(set) var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
     public internal(set) var executors: [ExecutorKey: AgentExecutor] = [:]
     public internal(set) var tasks: [AgentTaskKey: AgentTask] = [:]
+    /// Tasks that ended and were forgotten, oldest first (at most `completedTasksKept`),
+    /// so that their files stay readable while their sandbox is kept.
+    public private(set) var completedTasks: [AgentTask] = []
+    /// How many forgotten tasks `completedTasks` keeps.
+    public static let completedTasksKept = 1_000
     public private(set) var counters = AgentCounters()
     var streams: [AgentTaskKey: StatusUpdateStream] = [:]
     var executorsByPeer: [PeerID: ExecutorKey] = [:]
@@ -132,6 +137,7 @@ public struct AgentCore: Sendable {
                                         memoryLimitReached: Bool, now: Duration) -> [AgentDirective] {
         guard let executor = executors[key], executor.containerID == containerID else { return takeDirectives() }
         counters.executorsExited += 1
+        noteContainer(of: executor)
         for taskID in executor.tasks.sorted() {
             let taskKey = AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)
             guard let task = tasks[taskKey], !task.state.isTerminal else { continue }
@@ -164,6 +170,7 @@ public struct AgentCore: Sendable {
     public mutating func executorLaunchFailed(_ key: ExecutorKey, containerID: String, message: String,
                                               now: Duration) -> [AgentDirective] {
         guard let executor = executors[key], executor.containerID == containerID else { return takeDirectives() }
+        noteContainer(of: executor)
         for taskID in executor.tasks.sorted() {
             generateUpdate(AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID), state: .taskFailed,
                            reason: .containerLaunchFailed, message: message, now: now)
@@ -651,15 +658,27 @@ public struct AgentCore: Sendable {
 
     /// Drops terminal tasks whose updates are all acknowledged and whose executor is gone.
     private mutating func forgetFinishedTasks(of frameworkID: String) {
-        for key in tasks.keys where key.frameworkID == frameworkID {
+        for key in tasks.keys.sorted() where key.frameworkID == frameworkID {
             guard let task = tasks[key], task.state.isTerminal, streams[key] == nil else { continue }
             let executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.executorID)
             if let executor = executors[executorKey], executor.phase != .terminating, executor.tasks.count > 1 {
                 executors[executorKey]?.tasks.remove(key.taskID)
+                tasks[key]?.endedContainer = .init(containerID: executor.containerID, isBuiltIn: executor.isBuiltIn)
             } else if executors[executorKey] != nil {
                 continue  // the executor still runs; keep the task until it ends
             }
-            tasks[key] = nil
+            if let forgotten = tasks.removeValue(forKey: key) {
+                completedTasks.append(forgotten)
+                if completedTasks.count > Self.completedTasksKept { completedTasks.removeFirst() }
+            }
+        }
+    }
+
+    /// Notes, on each of an ending executor's tasks, the container it ran in.
+    private mutating func noteContainer(of executor: AgentExecutor) {
+        for taskID in executor.tasks {
+            tasks[AgentTaskKey(frameworkID: executor.key.frameworkID, taskID: taskID)]?.endedContainer =
+                .init(containerID: executor.containerID, isBuiltIn: executor.isBuiltIn)
         }
     }
 

@@ -89,6 +89,14 @@ public struct AgentTask: Sendable {
     public internal(set) var launched = false
     /// UUIDs of the executor's updates already taken, so a re-sent one is not forwarded twice.
     var seenUpdates: Set<Data> = []
+    /// The container the task's executor ran in, noted when the task leaves it, so the
+    /// task's files can be found after the executor is gone.
+    public internal(set) var endedContainer: EndedContainer?
+
+    public struct EndedContainer: Sendable, Equatable {
+        public var containerID: String
+        public var isBuiltIn: Bool
+    }
 }
 
 /// An executor and its container as the agent tracks them.

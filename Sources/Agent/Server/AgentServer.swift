@@ -562,8 +562,10 @@ public final class AgentSnapshotStore: Sendable {
 /// The agent's `/state` document.
 ///
 /// `directory` is the absolute path of a task's files (`stdout`, `stderr`, fetched
-/// URIs) and of an executor's sandbox, for `/files/read`. It is absent for a task
-/// whose executor has already ended.
+/// URIs) and of an executor's sandbox, for `/files/read`. Tasks that ended and were
+/// acknowledged are listed in `completedTasks` (the latest 1,000), with the directory
+/// their files were in: it stays readable until the sandbox is removed
+/// (`--sandbox-retention`).
 struct AgentStateView: Codable {
     struct Task: Codable {
         var id: String
@@ -588,6 +590,7 @@ struct AgentStateView: Codable {
     var workDirectory: String
     var isolation: String
     var tasks: [Task]
+    var completedTasks: [Task]
     var executors: [Executor]
     var unacknowledgedUpdates: Int
 
@@ -601,7 +604,18 @@ struct AgentStateView: Codable {
             let executor = core.executors[ExecutorKey(frameworkID: task.key.frameworkID, executorID: task.executorID)]
             return Task(id: task.key.taskID, frameworkID: task.key.frameworkID, executorID: task.executorID,
                         state: task.state.name,
-                        directory: executor.flatMap { Self.taskDirectory(task, executor: $0, workDirectory: workDirectory) })
+                        directory: executor.flatMap {
+                            Self.taskDirectory(task, containerID: $0.containerID, isBuiltIn: $0.isBuiltIn,
+                                               workDirectory: workDirectory)
+                        })
+        }
+        completedTasks = core.completedTasks.map { task in
+            Task(id: task.key.taskID, frameworkID: task.key.frameworkID, executorID: task.executorID,
+                 state: task.state.name,
+                 directory: task.endedContainer.flatMap { container in
+                     Self.taskDirectory(task, containerID: container.containerID, isBuiltIn: container.isBuiltIn,
+                                        workDirectory: workDirectory)
+                 })
         }
         executors = core.executors.values.sorted { $0.key < $1.key }.map {
             Executor(id: $0.key.executorID, frameworkID: $0.key.frameworkID, containerID: $0.containerID,
@@ -612,17 +626,22 @@ struct AgentStateView: Codable {
     }
 
     static func sandbox(of executor: AgentExecutor, workDirectory: String) -> String? {
-        try? Sandbox(workDir: workDirectory, frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
-                     containerID: executor.containerID).path
+        sandbox(frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
+                containerID: executor.containerID, workDirectory: workDirectory)
+    }
+
+    static func sandbox(frameworkID: String, executorID: String, containerID: String, workDirectory: String) -> String? {
+        try? Sandbox(workDir: workDirectory, frameworkID: frameworkID, executorID: executorID, containerID: containerID).path
     }
 
     /// Where the task's files are: the sandbox for a command task (whose built-in
     /// executor is named after it) or a custom executor's task; `sandbox/tasks/<taskID>`
     /// for a task of a group run by the built-in executor (see `BuiltInExecutor`).
-    static func taskDirectory(_ task: AgentTask, executor: AgentExecutor, workDirectory: String) -> String? {
-        guard let sandbox = sandbox(of: executor, workDirectory: workDirectory) else { return nil }
-        let isCommandTask = !task.info.hasExecutor && executor.key.executorID == task.key.taskID
-        guard executor.isBuiltIn, !isCommandTask else { return sandbox }
+    static func taskDirectory(_ task: AgentTask, containerID: String, isBuiltIn: Bool, workDirectory: String) -> String? {
+        guard let sandbox = sandbox(frameworkID: task.key.frameworkID, executorID: task.executorID,
+                                    containerID: containerID, workDirectory: workDirectory) else { return nil }
+        let isCommandTask = !task.info.hasExecutor && task.executorID == task.key.taskID
+        guard isBuiltIn, !isCommandTask else { return sandbox }
         guard (try? Sandbox.validateID(task.key.taskID, kind: "task ID")) != nil else { return nil }
         return sandbox + "/tasks/" + task.key.taskID
     }
