@@ -207,7 +207,16 @@ struct AppLogsCommand: AsyncParsableCommand {
                 let reply = try await client.call("GET", MarathonClient.appPath(appID, suffix: "/tasks"), subject: appID)
                 let tasks = try MarathonClient.decode(TaskListView.self, from: reply, what: "a task list").tasks
                 guard let newest = AppLogs.newestTask(tasks) else {
-                    throw AppCommandError.failure("\(appID) has no tasks to read logs from")
+                    // Nothing runs (a crashing app between its relaunches): its last failed task.
+                    let appReply = try await client.call("GET", MarathonClient.appPath(appID), subject: appID)
+                    let failure = try MarathonClient.decode(AppDetailView.self, from: appReply, what: "an app").app.lastTaskFailure
+                    guard let failed = failure?.taskId else {
+                        throw AppCommandError.failure("\(appID) has no tasks to read logs from")
+                    }
+                    FileHandle.standardError.write(Data(
+                        "no task of \(appID) is running; showing its last failed one, \(failed) (\(failure?.state ?? "failed"))\n".utf8))
+                    try await stream(taskID: failed, client: client)
+                    return
                 }
                 let chosen = newest.task
                 if !newest.running {

@@ -201,6 +201,9 @@ struct MarathonCoreTests {
         let ended = try #require(core.deployments[deployment.id])
         #expect(ended.status == .failed)
         #expect(ended.reason?.contains("exited with status 3") == true)
+        // The instance is gone, but where it ran is remembered (its logs stay readable).
+        #expect(core.instances[task.taskID.value] == nil)
+        #expect(core.endedInstances[task.taskID.value].map { [$0.appID, $0.state.name] } == ["/broken", "TASK_FAILED"])
     }
 
     @Test("without checks, only an instance that keeps running counts as progress, not one that starts and exits")

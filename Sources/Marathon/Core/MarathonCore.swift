@@ -122,7 +122,19 @@ public struct MarathonCore: Sendable {
         public var version: String
     }
 
+    /// An instance that ended: where it ran, so that its files can still be read.
+    public struct EndedInstance: Hashable, Sendable {
+        public var appID: String
+        public var agentHTTP: String
+        public var state: Agora_V1_TaskState
+    }
+
     public let configuration: Configuration
+    /// The latest `endedInstancesKept` ended instances by task ID (not persisted).
+    public private(set) var endedInstances: [String: EndedInstance] = [:]
+    private var endedOrder: [String] = []
+    /// How many ended instances `endedInstances` keeps.
+    public static let endedInstancesKept = 1_000
     public internal(set) var frameworkID: String?
     public internal(set) var apps: [String: AppRecord] = [:]
     /// Every version of every app, oldest first.
@@ -331,6 +343,11 @@ public struct MarathonCore: Sendable {
     /// A task reached a terminal state: forget the instance, count failures.
     private mutating func ended(_ instance: Instance, status: Agora_V1_TaskStatus, now: Date) {
         instances[instance.taskID] = nil
+        if endedInstances.updateValue(EndedInstance(appID: instance.appID, agentHTTP: instance.agentHTTP, state: status.state),
+                                      forKey: instance.taskID) == nil {
+            endedOrder.append(instance.taskID)
+            if endedOrder.count > Self.endedInstancesKept { endedInstances[endedOrder.removeFirst()] = nil }
+        }
         changes.removedInstances.insert(instance.taskID)
         if instance.goal == .decommissioned { markProgress(appID: instance.appID, now: now) }
         guard var record = apps[instance.appID] else { return }

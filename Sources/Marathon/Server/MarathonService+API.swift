@@ -272,14 +272,18 @@ extension MarathonService {
         guard ["stdout", "stderr"].contains(file) else {
             throw MarathonAPIError(status: 404, message: "unknown file \(file): use stdout or stderr")
         }
-        guard let instance = core.instances[taskID] else { throw .taskNotFound(taskID) }
-        guard let frameworkID = core.frameworkID, !instance.agentHTTP.isEmpty else {
+        // A running instance, or one that ended lately (its sandbox is kept for a while).
+        guard let agentHTTP = core.instances[taskID]?.agentHTTP ?? core.endedInstances[taskID]?.agentHTTP else {
+            throw .taskNotFound(taskID)
+        }
+        guard let frameworkID = core.frameworkID, !agentHTTP.isEmpty else {
             throw MarathonAPIError(status: 503, message: "the agent of task \(taskID) is not known yet")
         }
         do {
-            let data = try await TaskFiles.read(agentHTTP: instance.agentHTTP, frameworkID: frameworkID,
+            let data = try await TaskFiles.read(agentHTTP: agentHTTP, frameworkID: frameworkID,
                                                 taskID: taskID, file: file, offset: offset)
-            return (data, core.instances[taskID]?.state.name ?? "TASK_FINISHED")
+            let state = core.instances[taskID]?.state ?? core.endedInstances[taskID]?.state ?? .taskFinished
+            return (data, state.name)
         } catch {
             throw MarathonAPIError(status: 502, message: "cannot read \(file) of \(taskID) from its agent: \(error)")
         }
