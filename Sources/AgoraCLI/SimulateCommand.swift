@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Messaging
 import Resources
 import ServiceLifecycle
 import Simulator
@@ -63,9 +64,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard agents >= 1 else { throw ValidationError("--agents must be at least 1") }
-        guard tasksPerAgent >= 0 else { throw ValidationError("--tasks-per-agent must be 0 or more") }
-        guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
+        // The counts are checked by FleetConfiguration and SimulationOptions (in `run`).
         guard refuseSeconds.isFinite, refuseSeconds >= 0 else { throw ValidationError("--refuse-seconds must be 0 or more") }
         guard updateDelay.isFinite, updateDelay >= 0 else { throw ValidationError("--update-delay must be 0 or more") }
     }
@@ -93,7 +92,7 @@ struct SimulateCommand: AsyncParsableCommand {
             var options = try SimulationOptions(masterAddress: try masterEndpoint(master), fleet: fleet,
                                                 tasksPerAgent: tasksPerAgent, taskResources: taskResources)
             options.refuseSeconds = refuseSeconds
-            try options.setUpdateRounds(updateRounds, delay: .milliseconds(Int64((updateDelay * 1000).rounded())))
+            try options.setUpdateRounds(updateRounds, delay: .seconds(fractional: updateDelay))
             simulation = try Simulation(options: options, logger: logger) { report in
                 emitLine(report.jsonLine)
                 if let milestoneFile { Self.append(report.jsonLine, to: milestoneFile) }

@@ -161,7 +161,7 @@ public actor Simulation: Service {
                 if isFirstMaster { await startFramework() }
             case .updateRoundsComplete(let updates):
                 guard let start = updateRoundsStart else { break }
-                let seconds = (clock.now - start.instant).simulatorSeconds
+                let seconds = (clock.now - start.instant).seconds
                 let retries = fleet.counters.statusUpdateRetries - start.retries
                 let envelopeBytes = fleet.updateRoundsProgress?.envelopeBytes ?? 0
                 let rounds = options.updateRounds

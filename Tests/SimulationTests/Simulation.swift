@@ -345,7 +345,7 @@ struct Simulation {
         masterStartedAt = now
         var configuration = MasterConfiguration(runID: "m\(masterIncarnation)", hostname: "master",
                                                 advertisedAddress: "tcp://master:5050", version: "sim",
-                                                startedAtUnixSeconds: Self.epoch + now.simSeconds)
+                                                startedAtUnixSeconds: Self.epoch + now.seconds)
         configuration.agentPingTimeout = .seconds(5)
         configuration.maxAgentPingTimeouts = 3
         configuration.frameworkHeartbeatInterval = .seconds(5)
@@ -427,7 +427,7 @@ struct Simulation {
         agents[index].peer = peer
         peers[peer] = .agent(index, incarnation: agents[index].incarnation)
         var configuration = agents[index].configuration
-        configuration.startedAtUnixSeconds = Self.epoch + now.simSeconds
+        configuration.startedAtUnixSeconds = Self.epoch + now.seconds
         if let checkpoint = agents[index].checkpoint {
             let live = Set(executors.values.filter { $0.host == index && !$0.isDying }.map(\.containerID))
             var core = AgentCore(configuration: configuration, recovering: checkpoint, liveContainers: live,
@@ -487,7 +487,7 @@ struct Simulation {
         stats.partitions += 1
         agents[index].partitioned = true
         let until = now + rng.milliseconds(3_000...60_000)
-        note("FAULT agent \(index) is partitioned from the master until t=\(until.simSeconds)")
+        note("FAULT agent \(index) is partitioned from the master until t=\(until.seconds)")
         schedule(.healPartition(index), at: until)
     }
 
@@ -781,7 +781,7 @@ struct Simulation {
     func note(_ text: @autoclosure () -> String) {
         guard settings.tracing || settings.keepFullTrace else { return }
         let text = text()
-        let line = text.hasPrefix("  ") ? text : "#\(step) t=\(String(format: "%.3f", now.simSeconds)) \(text)"
+        let line = text.hasPrefix("  ") ? text : "#\(step) t=\(String(format: "%.3f", now.seconds)) \(text)"
         log.append(line, keepAll: settings.keepFullTrace, limit: settings.traceLines)
     }
 
@@ -805,8 +805,3 @@ final class TraceLog {
     }
 }
 
-extension Duration {
-    var simSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -14,10 +14,6 @@ import Resources
 // Prints one JSON line per round and one with the medians: seconds to decode all
 // messages, seconds to handle them, and both per re-registration.
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let agentCount = Int(arguments[1]), let tasksPerAgent = Int(arguments[2]),
       agentCount > 0, tasksPerAgent >= 0 else {
@@ -97,14 +93,14 @@ for round in 0..<rounds {
 
     let decodeStart = clock.now
     let envelopes = messages.map { try! Agora_V1_Envelope(serializedBytes: $0) }
-    let decode = seconds(clock.now - decodeStart)
+    let decode = (clock.now - decodeStart).seconds
 
     let handleStart = clock.now
     var replies = 0
     for (index, envelope) in envelopes.enumerated() {
         replies += core.handle(envelope, from: peers[index % peers.count], now: .milliseconds(index / 100)).count
     }
-    let handle = seconds(clock.now - handleStart)
+    let handle = (clock.now - handleStart).seconds
     precondition(core.stateView(now: .seconds(1)).tasks.count == agentCount * tasksPerAgent, "every task re-registered")
     decodeTimes.append(decode)
     handleTimes.append(handle)

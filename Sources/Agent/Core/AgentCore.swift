@@ -706,7 +706,7 @@ public struct AgentCore: Sendable {
     }
 
     private func unixTime(_ now: Duration) -> Double {
-        configuration.startedAtUnixSeconds + Double(now.components.seconds) + Double(now.components.attoseconds) / 1e18
+        configuration.startedAtUnixSeconds + now.seconds
     }
 
     private func protoTask(_ task: AgentTask, agentID: String) -> Agora_V1_Task {

@@ -352,8 +352,7 @@ public actor AgentServer: Service {
             environment["AGORA_AGENT_ENDPOINT"] = executorEndpoint
             environment["AGORA_EXECUTOR_ID"] = launch.key.executorID
             environment["AGORA_CONTAINER_ID"] = launch.containerID
-            let recovery = options.executorRecoveryTimeout.components
-            environment["AGORA_RECOVERY_TIMEOUT_SECONDS"] = String(Double(recovery.seconds) + Double(recovery.attoseconds) / 1e18)
+            environment["AGORA_RECOVERY_TIMEOUT_SECONDS"] = String(options.executorRecoveryTimeout.seconds)
             if let first = launch.ports.first { environment["PORT"] = String(first) }
 
             if let isolator {

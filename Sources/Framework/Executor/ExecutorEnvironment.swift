@@ -1,3 +1,5 @@
+import Messaging
+
 /// Who an executor is and where its agent listens, as the agent tells it through
 /// the environment of the executor's process.
 public struct ExecutorEnvironment: Sendable, Equatable {
@@ -56,7 +58,7 @@ public struct ExecutorEnvironment: Sendable, Equatable {
                 throw ExecutorDriverError(.invalidEnvironment,
                     "AGORA_RECOVERY_TIMEOUT_SECONDS must be a positive number of seconds (got \"\(text)\")")
             }
-            recoveryTimeout = .milliseconds(Int64((seconds * 1_000).rounded()))
+            recoveryTimeout = .seconds(fractional: seconds)
         }
         self.init(agentEndpoint: endpoint, frameworkID: frameworkID, executorID: executorID,
                   sandbox: value("AGORA_SANDBOX"), agentID: value("AGORA_AGENT_ID"),

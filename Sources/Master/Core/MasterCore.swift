@@ -280,14 +280,3 @@ public struct MasterCore: Sendable {
         return String(describing: payload).prefix { $0 != "(" }.description
     }
 }
-
-extension Duration {
-    /// This duration in (fractional) seconds.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    static func seconds(fractional value: Double) -> Duration {
-        .milliseconds(Int64((value * 1_000).rounded()))
-    }
-}
