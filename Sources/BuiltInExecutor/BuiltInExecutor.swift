@@ -66,7 +66,7 @@ public actor BuiltInExecutor {
             guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
                 throw ExecutorError("AGORA_RECOVERY_TIMEOUT_SECONDS must be a positive number of seconds (got \"\(text)\")")
             }
-            self.recoveryTimeout = .milliseconds(Int64((seconds * 1_000).rounded()))
+            self.recoveryTimeout = .seconds(fractional: seconds)
         } else {
             self.recoveryTimeout = .seconds(15 * 60)
         }
@@ -374,7 +374,9 @@ public actor BuiltInExecutor {
     private func abandon() async {
         logger.warning("no agent for \(recoveryTimeout); killing the tasks and exiting")
         shuttingDown = true
-        for taskID in tasks.keys.sorted() { await kill(taskID, grace: nil) }
+        // The default grace, not the task's own: that may outlast the wait below, and
+        // the executor must not exit before the SIGKILL.
+        for taskID in tasks.keys.sorted() { await kill(taskID, grace: defaultGracePeriod) }
         let deadline = now + defaultGracePeriod + .seconds(5)
         while !tasks.values.allSatisfy({ $0.state.isTerminal }), now < deadline {
             try? await Task.sleep(for: .milliseconds(100))

@@ -628,12 +628,11 @@ public actor KubeServer: Scheduler, PodLogSource, Service {
     private func writeNode(_ agentID: String, force: Bool) async {
         guard let record = agents[agentID] else { return }
         let time = now()
-        if !force, let written = record.lastWritten, time.timeIntervalSince(written) < 30 {
-            let previous = try? await store.get(.nodes, namespace: nil, name: record.node.hostname)
-            guard NodeObject.differs(previous, record.node.json(previous: previous, now: time)) else { return }
-        }
         let previous = try? await store.get(.nodes, namespace: nil, name: record.node.hostname)
         var node = record.node.json(previous: previous, now: time)
+        // Runs on every offer: an unchanged node is written again only every 30 s.
+        if !force, let written = record.lastWritten, time.timeIntervalSince(written) < 30,
+           !NodeObject.differs(previous, node) { return }
         do {
             if previous == nil {
                 _ = try await store.create(.nodes, namespace: nil, object: node)

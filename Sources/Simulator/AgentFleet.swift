@@ -20,7 +20,6 @@ public enum FleetDirective: Sendable, Equatable {
 public struct FleetCounters: Sendable, Equatable {
     public var registrationsSent = 0
     public var reregistrationsSent = 0
-    public var pongsSent = 0
     public var statusUpdatesSent = 0
     public var statusUpdateRetries = 0
     public var refusals = 0
@@ -251,7 +250,6 @@ public struct AgentFleet: Sendable {
         pong.agentID.value = ping.agentID.value
         pong.sequence = ping.sequence
         send(index) { $0.pong = pong }
-        counters.pongsSent += 1
         if ping.hasConnected, !ping.connected, agents[index].phase == .registered {
             // The master no longer counts the agent as registered.
             leaveRegistered(index)
@@ -354,7 +352,7 @@ public struct AgentFleet: Sendable {
             status.reason = .taskHealthCheckStatusUpdated
         }
         status.uuid = nextUUID()
-        status.timestamp = configuration.startedAtUnixSeconds + now.simulatorSeconds
+        status.timestamp = configuration.startedAtUnixSeconds + now.seconds
         status.executorID.value = task.executorID
         status.agentID.value = agentID
         var update = Agora_V1_StatusUpdate()
@@ -520,12 +518,5 @@ public struct AgentFleet: Sendable {
             bytes[8 + shift] = UInt8(truncatingIfNeeded: updateSequence >> (56 - 8 * shift))
         }
         return Data(bytes)
-    }
-}
-
-extension Duration {
-    /// This duration in (fractional) seconds.
-    var simulatorSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -18,15 +18,6 @@ struct SimulatedAgent: Sendable {
     var backoff: Duration
     var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
     var tasks: [SimulatedTaskKey: SimulatedTask] = [:]
-
-    /// Whether a timer-driven action (registration attempt, update retry) may be due.
-    var needsAttention: Bool {
-        switch phase {
-        case .unregistered, .registering, .reregistering: true
-        case .registered: tasks.values.contains { !$0.pendingUpdates.isEmpty }
-        case .shutDown: false
-        }
-    }
 }
 
 /// A task on a simulated agent, by framework and task ID.

@@ -5,8 +5,6 @@ public struct SimulationError: Error, Sendable, CustomStringConvertible {
         public static let invalidOptions = Code(description: "invalid options")
         /// The master's address cannot be used.
         public static let messaging = Code(description: "messaging")
-        /// The built-in framework could not start.
-        public static let framework = Code(description: "framework")
 
         public let description: String
     }

@@ -9,8 +9,6 @@ struct UpdateRoundTask: Hashable, Sendable {
 /// the previous update of the same task was acknowledged, as a real agent's
 /// status-update stream does. Pure; kept by `AgentFleet`, which sends the updates.
 struct UpdateRounds: Sendable {
-    /// Updates every task sends.
-    let rounds: Int
     /// All updates of the rounds: `rounds` × the tasks there were at the start.
     let total: Int
     /// Updates of the rounds not yet acknowledged, sent or still to send.
@@ -24,7 +22,6 @@ struct UpdateRounds: Sendable {
     private var completionAnnounced = false
 
     init(rounds: Int, tasks: [UpdateRoundTask]) {
-        self.rounds = rounds
         self.total = rounds * tasks.count
         self.outstanding = total
         self.unsent = Dictionary(tasks.map { ($0, rounds) }, uniquingKeysWith: { first, _ in first })

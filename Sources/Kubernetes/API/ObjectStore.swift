@@ -341,8 +341,7 @@ public actor ObjectStore {
     private static func key(_ namespace: String, _ name: String) -> String { "\(namespace)/\(name)" }
 
     private static func randomSuffix() -> String {
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        return String((0..<5).map { _ in alphabet.randomElement()! })
+        String((0..<5).map { _ in PodTemplateHash.alphabet.randomElement()! })
     }
 
     /// RFC 3339 in UTC with second precision, as Kubernetes writes timestamps.

@@ -26,8 +26,10 @@ public struct GarbageCollector: StoreController {
         let deployments = await store.list(.deployments, namespace: nil).items
         let deploymentUIDs = Set(deployments.map(ObjectReferences.uid))
         let setUIDs = Set(sets.map(ObjectReferences.uid))
+        var orphanedSetUIDs: Set<String> = []
         for set in sets {
             guard let owner = ObjectReferences.controllerUID(of: set, kind: "Deployment"), !deploymentUIDs.contains(owner) else { continue }
+            orphanedSetUIDs.insert(ObjectReferences.uid(set))
             do {
                 _ = try await store.delete(.replicaSets, namespace: set.namespace, name: set.name)
                 logger.info("deleted a ReplicaSet whose Deployment is gone", metadata: ["replicaset": "\(set.namespace ?? "")/\(set.name)"])
@@ -37,14 +39,9 @@ public struct GarbageCollector: StoreController {
         }
         for pod in pods where !ObjectReferences.isDeleting(pod) {
             guard let owner = ObjectReferences.controllerUID(of: pod, kind: "ReplicaSet"),
-                  !setUIDs.contains(owner) || sets.contains(where: { ObjectReferences.uid($0) == owner && Self.ownerGone($0, deploymentUIDs) })
+                  !setUIDs.contains(owner) || orphanedSetUIDs.contains(owner)
             else { continue }
             await PodDeletion.request(store: store, namespace: pod.namespace ?? "default", name: pod.name, now: now())
         }
-    }
-
-    private static func ownerGone(_ set: JSONValue, _ deploymentUIDs: Set<String>) -> Bool {
-        guard let owner = ObjectReferences.controllerUID(of: set, kind: "Deployment") else { return false }
-        return !deploymentUIDs.contains(owner)
     }
 }
