@@ -51,23 +51,29 @@ enum ObjectReferences {
 /// `deletionTimestamp` (the scheduler kills its tasks and then deletes it); any other
 /// pod is deleted at once.
 enum PodDeletion {
-    static func request(store: ObjectStore, namespace: String, name: String, now: Date) async {
-        do {
-            let pod = try await store.get(.pods, namespace: namespace, name: name)
-            if ObjectReferences.isDeleting(pod) { return }
-            let assigned = !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty
-            if assigned, !ObjectReferences.isTerminal(pod: pod) {
-                let grace = pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30
-                let stamp = StatusTime.json(now)
-                _ = try await store.modify(.pods, namespace: namespace, name: name) { pod in
-                    pod[path: ["metadata", "deletionTimestamp"]] = stamp
-                    pod[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
-                }
-            } else {
-                _ = try await store.delete(.pods, namespace: namespace, name: name)
-            }
-        } catch {
-            // Already gone: nothing to do.
+    /// Deletes the pod at once (not on a node, ended, or no grace) or marks it for its
+    /// scheduler to kill (once); returns it as stored or, if deleted, as it was.
+    /// `deletionTimestamp` is when the grace period ends, as the API server writes it.
+    ///
+    /// - Parameter grace: seconds given by the caller; the pod's own
+    ///   `terminationGracePeriodSeconds` (default 30) when nil. 0 deletes at once.
+    static func delete(store: ObjectStore, namespace: String?, name: String, grace: Int64?, now: Date) async throws -> JSONValue {
+        let pod = try await store.get(.pods, namespace: namespace, name: name)
+        let assigned = !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty
+        let grace = grace ?? pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30
+        guard assigned, !ObjectReferences.isTerminal(pod: pod), grace > 0 else {
+            return try await store.delete(.pods, namespace: namespace, name: name)
         }
+        if ObjectReferences.isDeleting(pod) { return pod }
+        let deadline = ObjectStore.timestamp(now.addingTimeInterval(TimeInterval(grace)))
+        return try await store.modify(.pods, namespace: namespace, name: name) { pod in
+            pod[path: ["metadata", "deletionTimestamp"]] = .string(deadline)
+            pod[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
+        }
+    }
+
+    /// `delete` for the controllers: a pod already gone needs nothing.
+    static func request(store: ObjectStore, namespace: String, name: String, now: Date) async {
+        _ = try? await delete(store: store, namespace: namespace, name: name, grace: nil, now: now)
     }
 }

@@ -323,21 +323,9 @@ struct KubeAPI: Sendable {
         guard type == .pods else {
             return Self.json(try await store.delete(type, namespace: path.namespace, name: name))
         }
-        let pod = try await store.get(type, namespace: path.namespace, name: name)
-        let phase = pod[path: ["status", "phase"]]?.stringValue
-        let assigned = !(pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty
         let grace = options?["gracePeriodSeconds"]?.intValue ?? query["gracePeriodSeconds"].flatMap { Int64($0) }
-            ?? pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30
-        guard assigned, phase != "Succeeded", phase != "Failed", grace > 0 else {
-            return Self.json(try await store.delete(type, namespace: path.namespace, name: name))
-        }
-        if pod[path: ["metadata", "deletionTimestamp"]] != nil { return Self.json(pod) }
-        let deadline = ObjectStore.timestamp(now().addingTimeInterval(TimeInterval(grace)))
-        let marked = try await store.modify(type, namespace: path.namespace, name: name) { pod in
-            pod[path: ["metadata", "deletionTimestamp"]] = .string(deadline)
-            pod[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(grace)
-        }
-        return Self.json(marked)
+        return Self.json(try await PodDeletion.delete(store: store, namespace: path.namespace, name: name,
+                                                      grace: grace, now: now()))
     }
 
     // MARK: - Logs
