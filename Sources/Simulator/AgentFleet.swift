@@ -39,8 +39,6 @@ public struct FleetCounters: Sendable, Equatable {
 public struct AgentFleet: Sendable {
     public let configuration: FleetConfiguration
     public private(set) var counters = FleetCounters()
-    /// Tasks on all agents that are not terminal.
-    public private(set) var activeTaskCount = 0
 
     var agents: [SimulatedAgent]
     var indexByAgentID: [String: Int] = [:]
@@ -69,6 +67,11 @@ public struct AgentFleet: Sendable {
 
     /// Agents currently registered (with any master run).
     public var registeredCount: Int { agents.count { $0.phase == .registered } }
+
+    /// Tasks on all agents that are not terminal (counted: only tests and reports ask).
+    public var activeTaskCount: Int {
+        agents.reduce(0) { $0 + $1.tasks.values.count { !$0.state.isTerminal } }
+    }
 
     /// The ID the master gave agent `index`, once it has registered.
     public func agentID(of index: Int) -> String? { agents[index].agentID }
@@ -274,7 +277,6 @@ public struct AgentFleet: Sendable {
         leaveRegistered(index)
         agents[index].phase = .shutDown
         attention[index] = nil
-        activeTaskCount -= agents[index].tasks.values.count { !$0.state.isTerminal }
         agents[index].tasks = [:]
     }
 
@@ -304,7 +306,6 @@ public struct AgentFleet: Sendable {
         let key = SimulatedTaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
         guard agents[index].tasks[key] == nil else { return }  // a repeated launch
         agents[index].tasks[key] = SimulatedTask(info: task, executorID: executorID, state: .taskStaging)
-        activeTaskCount += 1
         enqueueUpdate(key, agent: index, state: .taskRunning, message: "simulated task running", now: now)
     }
 
@@ -361,7 +362,6 @@ public struct AgentFleet: Sendable {
         update.executorID.value = task.executorID
         update.status = status
         update.latestState = state
-        if state.isTerminal, !task.state.isTerminal { activeTaskCount -= 1 }
         task.state = state
         task.pendingUpdates.append(update)
         let isHead = task.pendingUpdates.count == 1

@@ -106,16 +106,13 @@ import Testing
 
 /// A store in a scratch directory that is removed afterwards.
 final class ControllerScratchStore: Sendable {
-    let path: String
+    let directory: APIScratchDirectory
     let store: ObjectStore
 
     init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("agora-controllers-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        store = try ObjectStore(path: path + "/kube.sqlite")
+        directory = try APIScratchDirectory()
+        store = try ObjectStore(path: directory.databasePath)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 @Suite struct ControllerReconcileTests {
