@@ -210,7 +210,7 @@ actor RunScheduler: Scheduler {
         var detail = status.message
         if status.state == .taskRunning, let base = agentURLs[status.agentID.value], !base.isEmpty,
            let frameworkID = await driver.frameworkID {
-            let sandbox = "frameworks/\(frameworkID)/executors/\(taskID)/runs/\(status.containerStatus.containerID.value)"
+            let sandbox = "frameworks/\(frameworkID)/executors/\(status.executorID.value)/runs/\(status.containerStatus.containerID.value)"
             detail += "; output: \(base)/files/read?path=\(sandbox)/stdout"
         }
         if let code = status.labels.labels.first(where: { $0.key == "exit_code" }).flatMap({ Int32($0.value) }) {

@@ -2,9 +2,10 @@ import BuiltInExecutor
 import Foundation
 import Logging
 
-// `agora-executor`: the built-in executor, started by an agent for command tasks and
-// task groups, never by hand. It is its own small executable, installed next to
-// `agora`, so that starting one per task costs little (see BENCHMARKS.md, "Launch path").
+// `agora-executor`: the built-in executor, started by an agent for command tasks (one
+// shared executor per framework per agent) and task groups, never by hand. It is its own
+// small executable, installed next to `agora`, so that starting one costs little (see
+// BENCHMARKS.md, "Launch path").
 // The agent passes everything through the environment: AGORA_AGENT_ENDPOINT,
 // AGORA_FRAMEWORK_ID, AGORA_EXECUTOR_ID, AGORA_SANDBOX, AGORA_RECOVERY_TIMEOUT_SECONDS and,
 // optionally, AGORA_LOG_LEVEL.

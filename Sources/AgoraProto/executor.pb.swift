@@ -189,11 +189,71 @@ public nonisolated struct Agora_V1_Executor_Event: Sendable {
     /// Clears the value of `task`. Subsequent reads from it will return its default value.
     public mutating func clearTask() {self._task = nil}
 
+    /// Agora: set when the agent hands a command task to its framework's shared
+    /// built-in executor; the task runs in a container of its own.
+    public var container: Agora_V1_Executor_Event.TaskContainer {
+      get {_container ?? Agora_V1_Executor_Event.TaskContainer()}
+      set {_container = newValue}
+    }
+    /// Returns true if `container` has been explicitly set.
+    public var hasContainer: Bool {self._container != nil}
+    /// Clears the value of `container`. Subsequent reads from it will return its default value.
+    public mutating func clearContainer() {self._container = nil}
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
 
     fileprivate var _task: Agora_V1_TaskInfo? = nil
+    fileprivate var _container: Agora_V1_Executor_Event.TaskContainer? = nil
+  }
+
+  /// Agora: where a task handed to a shared built-in executor runs.
+  public nonisolated struct TaskContainer: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var containerID: String {
+      get {_containerID ?? String()}
+      set {_containerID = newValue}
+    }
+    /// Returns true if `containerID` has been explicitly set.
+    public var hasContainerID: Bool {self._containerID != nil}
+    /// Clears the value of `containerID`. Subsequent reads from it will return its default value.
+    public mutating func clearContainerID() {self._containerID = nil}
+
+    /// The task's directory (its stdout and stderr, its working directory).
+    public var directory: String {
+      get {_directory ?? String()}
+      set {_directory = newValue}
+    }
+    /// Returns true if `directory` has been explicitly set.
+    public var hasDirectory: Bool {self._directory != nil}
+    /// Clears the value of `directory`. Subsequent reads from it will return its default value.
+    public mutating func clearDirectory() {self._directory = nil}
+
+    /// The cgroup directories the task's process starts in (one per controller
+    /// hierarchy); empty without cgroup isolation.
+    public var cgroups: [String] = []
+
+    /// The task's whole environment.
+    public var environment: Agora_V1_Environment {
+      get {_environment ?? Agora_V1_Environment()}
+      set {_environment = newValue}
+    }
+    /// Returns true if `environment` has been explicitly set.
+    public var hasEnvironment: Bool {self._environment != nil}
+    /// Clears the value of `environment`. Subsequent reads from it will return its default value.
+    public mutating func clearEnvironment() {self._environment = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _containerID: String? = nil
+    fileprivate var _directory: String? = nil
+    fileprivate var _environment: Agora_V1_Environment? = nil
   }
 
   public nonisolated struct LaunchGroup: Sendable {
@@ -641,7 +701,7 @@ nonisolated extension Agora_V1_Executor_Event.Subscribed: SwiftProtobuf.Message,
 
 nonisolated extension Agora_V1_Executor_Event.Launch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Agora_V1_Executor_Event.protoMessageName + ".Launch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0\u{2}c\u{1}container\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -650,6 +710,7 @@ nonisolated extension Agora_V1_Executor_Event.Launch: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      case 100: try { try decoder.decodeSingularMessageField(value: &self._container) }()
       default: break
       }
     }
@@ -663,11 +724,64 @@ nonisolated extension Agora_V1_Executor_Event.Launch: SwiftProtobuf.Message, Swi
     try { if let v = self._task {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._container {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 100)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Agora_V1_Executor_Event.Launch, rhs: Agora_V1_Executor_Event.Launch) -> Bool {
     if lhs._task != rhs._task {return false}
+    if lhs._container != rhs._container {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Agora_V1_Executor_Event.TaskContainer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Agora_V1_Executor_Event.protoMessageName + ".TaskContainer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}container_id\0\u{1}directory\0\u{1}cgroups\0\u{1}environment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self._containerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._directory) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.cgroups) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._environment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._containerID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._directory {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    if !self.cgroups.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.cgroups, fieldNumber: 3)
+    }
+    try { if let v = self._environment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Agora_V1_Executor_Event.TaskContainer, rhs: Agora_V1_Executor_Event.TaskContainer) -> Bool {
+    if lhs._containerID != rhs._containerID {return false}
+    if lhs._directory != rhs._directory {return false}
+    if lhs.cgroups != rhs.cgroups {return false}
+    if lhs._environment != rhs._environment {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

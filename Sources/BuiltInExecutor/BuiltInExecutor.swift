@@ -15,7 +15,10 @@ import ProcessSupervision
 /// (see ``URIFetcher``); while it runs it runs the task's `HealthCheck` (see
 /// ``HealthCheckTracker``), reporting health changes as TASK_RUNNING updates with
 /// `healthy` set and killing the task after too many failures in a row.
-/// It exits once every task has ended and every update is acknowledged.
+/// It exits once every task has ended and every update is acknowledged; a *shared*
+/// executor (`AGORA_EXECUTOR_SHARED=1`: the one an agent runs for all command tasks
+/// of a framework) starts each task in the container the agent made for it and keeps
+/// running until the agent shuts it down.
 public actor BuiltInExecutor {
     struct RunningTask {
         var info: Agora_V1_TaskInfo
@@ -31,6 +34,9 @@ public actor BuiltInExecutor {
     private let frameworkID: String
     private let executorID: String
     private let sandbox: String
+    /// Runs the command tasks of its framework, each in its own container, and exits
+    /// only when told to (`SHUTDOWN`) or when its agent is gone for good.
+    private let isShared: Bool
     private let agent: DealerEndpoint
     private let logger: Logger
     private let defaultGracePeriod: Duration = .seconds(3)
@@ -62,6 +68,7 @@ public actor BuiltInExecutor {
         self.frameworkID = frameworkID
         self.executorID = executorID
         self.sandbox = environment["AGORA_SANDBOX"] ?? FileManager.default.currentDirectoryPath
+        self.isShared = environment["AGORA_EXECUTOR_SHARED"] == "1"
         if let text = environment["AGORA_RECOVERY_TIMEOUT_SECONDS"], !text.isEmpty {
             guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
                 throw ExecutorError("AGORA_RECOVERY_TIMEOUT_SECONDS must be a positive number of seconds (got \"\(text)\")")
@@ -75,7 +82,14 @@ public actor BuiltInExecutor {
     }
 
     /// Runs until every task has ended and been acknowledged, or the agent says shut down.
+    /// SIGTERM (the agent destroying the container, under any isolation) kills every
+    /// task, SIGKILL after ``terminationGrace``, and ends the executor.
     public func run() async {
+        signal(SIGTERM, SIG_IGN)
+        let terminations = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        terminations.setEventHandler { Task { await self.giveUp("SIGTERM", grace: Self.terminationGrace) } }
+        terminations.resume()
+        defer { terminations.cancel() }
         let receiver = Task { await self.receive() }
         let timers = Task { await self.resendPeriodically() }
         let watcher = Task { await self.watchConnection() }
@@ -118,7 +132,7 @@ public actor BuiltInExecutor {
     private func resendPeriodically() async {
         while !Task.isCancelled {
             if let since = unsubscribedSince, now - since >= recoveryTimeout {
-                await abandon()
+                await giveUp("no agent for \(recoveryTimeout)", grace: defaultGracePeriod)
                 return
             }
             if !subscribed {
@@ -137,7 +151,7 @@ public actor BuiltInExecutor {
             unsubscribedSince = nil
             logger.info("subscribed to the agent as \(executorID)")
         case .launch:
-            await launch(event.launch.task)
+            await launch(event.launch.task, container: event.launch.hasContainer ? event.launch.container : nil)
         case .launchGroup:
             isGroup = true
             for task in event.launchGroup.taskGroup.tasks { await launch(task) }
@@ -145,8 +159,9 @@ public actor BuiltInExecutor {
             let grace = event.kill.hasKillPolicy ? Self.duration(event.kill.killPolicy.gracePeriod) : nil
             await kill(event.kill.taskID.value, grace: grace)
         case .acknowledged:
-            unacknowledged[event.acknowledged.uuid] = nil
+            let taskID = unacknowledged.removeValue(forKey: event.acknowledged.uuid)?.taskID.value
             order.removeAll { $0 == event.acknowledged.uuid }
+            if isShared, let taskID { forgetIfSettled(taskID) }
             finishIfDone()
         case .shutdown:
             shuttingDown = true
@@ -159,7 +174,7 @@ public actor BuiltInExecutor {
         }
     }
 
-    private func launch(_ task: Agora_V1_TaskInfo) async {
+    private func launch(_ task: Agora_V1_TaskInfo, container: Agora_V1_Executor_Event.TaskContainer? = nil) async {
         let taskID = task.taskID.value
         guard tasks[taskID] == nil else { return }
         tasks[taskID] = RunningTask(info: task, state: .taskStaging)
@@ -168,14 +183,25 @@ public actor BuiltInExecutor {
             return
         }
         var environment = ProcessInfo.processInfo.environment
+        if let container {
+            environment = [:]
+            for variable in container.environment.variables where !variable.name.isEmpty {
+                environment[variable.name] = variable.value
+            }
+        }
         environment["AGORA_TASK_ID"] = taskID
         for variable in task.command.environment.variables where !variable.name.isEmpty {
             environment[variable.name] = variable.value
         }
-        // In a group each task gets its own directory; a single task uses the sandbox.
+        // A task with a container of its own uses the directory made for it; in a group
+        // each task gets its own directory; a single task uses the sandbox.
         var directory = sandbox
-        if isGroup {
+        if let container, !container.directory.isEmpty {
+            directory = container.directory
+        } else if isGroup || isShared {
             directory = sandbox + "/tasks/" + taskID
+        }
+        if directory != sandbox {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         var healthCheck: HealthCheckSpec?
@@ -206,7 +232,8 @@ public actor BuiltInExecutor {
         let spec = SpawnSpec(command: shell || !command.value.isEmpty ? command.value : command.arguments.first ?? "",
                              shell: shell, arguments: shell ? [] : Array(command.arguments.dropFirst()),
                              environment: environment, workingDirectory: directory,
-                             stdoutPath: directory + "/stdout", stderrPath: directory + "/stderr")
+                             stdoutPath: directory + "/stdout", stderrPath: directory + "/stderr",
+                             cgroups: container?.cgroups ?? [])
         do {
             let pid = try ChildProcessMonitor.shared.spawn(spec)
             tasks[taskID]?.processGroup = pid
@@ -369,15 +396,21 @@ public actor BuiltInExecutor {
         }
     }
 
-    /// The agent stayed away past the recovery timeout: kill every task (their updates
-    /// cannot be delivered any more) and exit once they are gone.
-    private func abandon() async {
-        logger.warning("no agent for \(recoveryTimeout); killing the tasks and exiting")
+    /// How long tasks get between SIGTERM and SIGKILL when the executor itself is told to
+    /// terminate: less than the agent's own grace for the executor (3 s), so the executor
+    /// outlives its tasks.
+    static let terminationGrace: Duration = .seconds(2)
+
+    /// Kills every task (with `grace`, not the task's own, which may outlast the wait
+    /// below: the executor must not exit before the SIGKILL) and exits once they are
+    /// gone, whether or not their updates can still be delivered: for an agent that
+    /// stayed away past the recovery timeout, or a SIGTERM.
+    private func giveUp(_ reason: String, grace: Duration) async {
+        guard !done else { return }
+        logger.warning("\(reason): killing the tasks and exiting")
         shuttingDown = true
-        // The default grace, not the task's own: that may outlast the wait below, and
-        // the executor must not exit before the SIGKILL.
-        for taskID in tasks.keys.sorted() { await kill(taskID, grace: defaultGracePeriod) }
-        let deadline = now + defaultGracePeriod + .seconds(5)
+        for taskID in tasks.keys.sorted() { await kill(taskID, grace: grace) }
+        let deadline = now + grace + .seconds(5)
         while !tasks.values.allSatisfy({ $0.state.isTerminal }), now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
         }
@@ -386,8 +419,16 @@ public actor BuiltInExecutor {
         finished = nil
     }
 
+    /// A shared executor forgets a task once it has ended and its updates are
+    /// acknowledged, so a long-lived executor keeps only what still runs.
+    private func forgetIfSettled(_ taskID: String) {
+        guard tasks[taskID]?.state.isTerminal == true,
+              !unacknowledged.values.contains(where: { $0.taskID.value == taskID }) else { return }
+        tasks[taskID] = nil
+    }
+
     private func finishIfDone() {
-        let allEnded = !tasks.isEmpty && tasks.values.allSatisfy { $0.state.isTerminal }
+        let allEnded = !isShared && !tasks.isEmpty && tasks.values.allSatisfy { $0.state.isTerminal }
         guard (allEnded || (shuttingDown && tasks.values.allSatisfy { $0.state.isTerminal })), unacknowledged.isEmpty else { return }
         done = true
         finished?.resume()

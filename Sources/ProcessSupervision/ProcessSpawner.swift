@@ -68,16 +68,19 @@ public enum ProcessSpawner {
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        var pid: pid_t = 0
-        let rc = withCStringArray(argv) { argvPointer in
-            withCStringArray(environment) { envPointer in
-                posix_spawn(&pid, executable, &actions, &attributes, argvPointer, envPointer)
+        let start = { () throws(SpawnError) -> pid_t in
+            var pid: pid_t = 0
+            let rc = withCStringArray(argv) { argvPointer in
+                withCStringArray(environment) { envPointer in
+                    posix_spawn(&pid, executable, &actions, &attributes, argvPointer, envPointer)
+                }
             }
+            guard rc == 0 else {
+                throw spawnFailure(rc, executable: executable, spec: spec)
+            }
+            return pid
         }
-        guard rc == 0 else {
-            throw spawnFailure(rc, executable: executable, spec: spec)
-        }
-        return pid
+        return spec.cgroups.isEmpty ? try start() : try CgroupEntry.spawn(into: spec.cgroups, start)
     }
 
     // MARK: - Checks before spawning

@@ -16,6 +16,9 @@ public struct SpawnSpec: Sendable, Hashable {
     public var stdoutPath: String?
     /// File that receives stderr (opened append/create, mode 0644); `nil` inherits the caller's.
     public var stderrPath: String?
+    /// Cgroup directories (one per controller hierarchy) the process starts in; empty
+    /// keeps the caller's. See ``CgroupEntry``.
+    public var cgroups: [String]
 
     public init(
         command: String,
@@ -24,7 +27,8 @@ public struct SpawnSpec: Sendable, Hashable {
         environment: [String: String] = [:],
         workingDirectory: String? = nil,
         stdoutPath: String? = nil,
-        stderrPath: String? = nil
+        stderrPath: String? = nil,
+        cgroups: [String] = []
     ) {
         self.command = command
         self.shell = shell
@@ -33,6 +37,7 @@ public struct SpawnSpec: Sendable, Hashable {
         self.workingDirectory = workingDirectory
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
+        self.cgroups = cgroups
     }
 
     /// A shell command line run by `/bin/sh -c`.
@@ -66,6 +71,8 @@ public struct SpawnError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidSpec = Code(description: "invalidSpec")
         /// `posix_spawn` itself failed.
         public static let spawnFailed = Code(description: "spawnFailed")
+        /// The process could not be placed in its cgroups.
+        public static let cgroupFailed = Code(description: "cgroupFailed")
     }
 
     public let code: Code

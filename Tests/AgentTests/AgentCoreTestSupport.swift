@@ -103,23 +103,35 @@ struct AgentScenario {
         }
     }
 
-    /// Registers, runs a command task and lets its executor (peer `exec-<task>`) subscribe.
+    /// Registers, runs a command task and lets its executor (the framework's shared
+    /// command executor, peer `exec-<executor ID>`) subscribe unless it runs already.
     mutating func runningTask(_ id: String, resources: String = "cpus:1;mem:128",
                               sourceLocation: SourceLocation = #_sourceLocation) throws -> PeerID {
         if core.registration != .registered { try register(sourceLocation: sourceLocation) }
         _ = runTask(Self.task(id, resources: resources))
-        let peer = PeerID("exec-\(id)")
-        _ = subscribe(peer, executor: id)
+        let executorID = try #require(core.tasks[AgentTaskKey(frameworkID: Self.frameworkID, taskID: id)]?.executorID,
+                                      sourceLocation: sourceLocation)
+        let peer = PeerID("exec-\(executorID)")
+        if core.executors[ExecutorKey(frameworkID: Self.frameworkID, executorID: executorID)]?.phase != .running {
+            _ = subscribe(peer, executor: executorID)
+        }
         try #require(core.tasks[AgentTaskKey(frameworkID: Self.frameworkID, taskID: id)]?.launched == true,
                      sourceLocation: sourceLocation)
         return peer
+    }
+
+    /// The framework's shared command executor, if one runs or starts.
+    var sharedExecutor: ExecutorKey? {
+        core.executors.values.filter { $0.isShared && $0.key.frameworkID == Self.frameworkID && $0.phase != .terminating }
+            .map(\.key).sorted().first
     }
 
     static func uuid(_ byte: UInt8) -> Data { Data(repeating: byte, count: 16) }
 
     mutating func update(_ peer: PeerID, task: String, executor: String? = nil, state: Agora_V1_TaskState,
                          uuid: Data?) -> [AgentDirective] {
-        fromExecutor(peer, executor: executor ?? task) { call in
+        let executorID = executor ?? core.tasks[AgentTaskKey(frameworkID: Self.frameworkID, taskID: task)]?.executorID ?? task
+        return fromExecutor(peer, executor: executorID) { call in
             call.type = .update
             call.update.status.taskID.value = task
             call.update.status.state = state
@@ -171,11 +183,25 @@ struct AgentScenario {
         }
     }
 
+    /// Events for `peer`, launches of tasks with containers of their own included.
     static func toExecutor(_ directives: [AgentDirective], _ peer: PeerID) -> [Agora_V1_Executor_Event] {
         directives.compactMap { directive in
-            guard case .sendToExecutor(let envelope, let target) = directive, target == peer,
-                  case .executorEvent(let event) = envelope.payload else { return nil }
-            return event
+            switch directive {
+            case .sendToExecutor(let envelope, let target) where target == peer:
+                guard case .executorEvent(let event) = envelope.payload else { return nil }
+                return event
+            case .launchTask(let launch) where launch.peer == peer:
+                return launch.event
+            default:
+                return nil
+            }
+        }
+    }
+
+    static func taskLaunches(_ directives: [AgentDirective]) -> [TaskContainerLaunch] {
+        directives.compactMap { directive in
+            guard case .launchTask(let launch) = directive else { return nil }
+            return launch
         }
     }
 
@@ -190,6 +216,13 @@ struct AgentScenario {
         directives.compactMap { directive in
             guard case .destroyContainer(let key, _, _) = directive else { return nil }
             return key
+        }
+    }
+
+    static func destroyedContainers(_ directives: [AgentDirective]) -> [String] {
+        directives.compactMap { directive in
+            guard case .destroyContainer(_, let containerID, _) = directive else { return nil }
+            return containerID
         }
     }
 }

@@ -10,7 +10,8 @@ private typealias S = AgentScenario
 
 @Suite struct AgentCoreTests {
     private static let taskKey = AgentTaskKey(frameworkID: S.frameworkID, taskID: "t1")
-    private static let executorKey = ExecutorKey(frameworkID: S.frameworkID, executorID: "t1")
+    /// The framework's shared command executor, the first container the agent makes.
+    private static let executorKey = ExecutorKey(frameworkID: S.frameworkID, executorID: "agora-commands-1")
 
     // MARK: - Registration
 
@@ -75,7 +76,7 @@ private typealias S = AgentScenario
 
     // MARK: - Launching
 
-    @Test func runTaskLaunchesABuiltInExecutorWithTheTasksPorts() throws {
+    @Test func aCommandTaskStartsTheFrameworksSharedExecutor() throws {
         var s = S()
         try s.register()
         let task = S.task("t1", resources: "cpus:1;mem:128;ports:[31000-31001,31005-31005]")
@@ -86,14 +87,17 @@ private typealias S = AgentScenario
         try #require(launches.count == 1)
         let launch = launches[0]
         #expect(launch.program == .builtIn)
+        #expect(launch.isShared)
         #expect(launch.key == Self.executorKey)
-        #expect(launch.ports == [31000, 31001, 31005])
-        #expect(launch.taskID == "t1")
-        #expect(launch.resources == S.bag("cpus:1;mem:128;ports:[31000-31001,31005-31005]"))
+        #expect(launch.ports.isEmpty && launch.resources == Resources(), "the task's resources go to its own container")
+        #expect(launch.taskID == nil)
         #expect(launch.frameworkInfo.id.value == S.frameworkID)
-        #expect(launch.executorInfo.executorID.value == "t1")
+        #expect(launch.executorInfo.executorID.value == Self.executorKey.executorID)
         #expect(!launch.containerID.isEmpty)
+        let containerID = try #require(s.core.tasks[Self.taskKey]?.containerID)
+        #expect(containerID != launch.containerID)
         #expect(s.core.executors[Self.executorKey]?.phase == .launching)
+        #expect(s.core.executors[Self.executorKey]?.isShared == true)
         #expect(s.core.tasks[Self.taskKey]?.state == .taskStaging)
         #expect(s.core.tasks[Self.taskKey]?.launched == false)
         #expect(!directives.contains { if case .sendToExecutor = $0 { true } else { false } },
@@ -106,17 +110,110 @@ private typealias S = AgentScenario
         try s.register()
         let launch = try #require(S.launches(s.runTask(S.task("t1"))).first)
 
-        let peer = PeerID("exec-t1")
-        let directives = s.subscribe(peer, executor: "t1")
+        let peer = PeerID("exec-shared")
+        let directives = s.subscribe(peer, executor: Self.executorKey.executorID)
 
         let events = S.toExecutor(directives, peer)
         #expect(events.map(\.type) == [.subscribed, .launch])
         #expect(events.first?.subscribed.containerID.value == launch.containerID)
-        #expect(events.first?.subscribed.executorInfo.executorID.value == "t1")
+        #expect(events.first?.subscribed.executorInfo.executorID.value == Self.executorKey.executorID)
+        let taskLaunch = try #require(S.taskLaunches(directives).first)
+        #expect(taskLaunch.containerID == s.core.tasks[Self.taskKey]?.containerID)
+        #expect(taskLaunch.event.launch.container.containerID == taskLaunch.containerID)
+        #expect(taskLaunch.resources == S.bag("cpus:1;mem:128"))
         #expect(events.first?.subscribed.frameworkInfo.id.value == S.frameworkID)
         #expect(events.last?.launch.task.taskID.value == "t1")
         #expect(s.core.tasks[Self.taskKey]?.launched == true)
         #expect(s.core.executors[Self.executorKey]?.phase == .running)
+    }
+
+    @Test func laterCommandTasksGoToTheRunningSharedExecutorEachInAContainerOfItsOwn() throws {
+        var s = S()
+        let peer = try s.runningTask("t1")
+        let directives = s.runTask(S.task("t2", resources: "cpus:0.5;mem:64"))
+
+        #expect(S.launches(directives).isEmpty, "no executor starts for t2")
+        let launch = try #require(S.taskLaunches(directives).first)
+        #expect(launch.peer == peer)
+        #expect(launch.executor == Self.executorKey)
+        #expect(launch.resources == S.bag("cpus:0.5;mem:64"))
+        let t2 = AgentTaskKey(frameworkID: S.frameworkID, taskID: "t2")
+        #expect(s.core.tasks[t2]?.launched == true)
+        #expect(s.core.tasks[t2]?.containerID == launch.containerID)
+        #expect(launch.containerID != s.core.tasks[Self.taskKey]?.containerID)
+        #expect(s.core.executors[Self.executorKey]?.tasks == ["t1", "t2"])
+
+        // Another framework gets an executor of its own.
+        let other = s.runTask(S.task("t3"), framework: "other")
+        #expect(S.launches(other).map(\.key.frameworkID) == ["other"])
+    }
+
+    @Test func anEndedTaskLosesItsContainerAndIsForgottenWithItsSandbox() throws {
+        var s = S()
+        let peer = try s.runningTask("t1")
+        let containerID = try #require(s.core.tasks[Self.taskKey]?.containerID)
+
+        let finished = s.update(peer, task: "t1", state: .taskFinished, uuid: S.uuid(1))
+        #expect(S.destroyedContainers(finished) == [containerID])
+
+        let acknowledged = s.acknowledge(task: "t1", uuid: S.uuid(1))
+        #expect(s.core.tasks[Self.taskKey] == nil, "forgotten while the shared executor runs on")
+        #expect(s.core.completedTasks.map(\.key) == [Self.taskKey])
+        #expect(acknowledged.contains(.scheduleSandboxRemoval(key: Self.executorKey, containerID: containerID)))
+        #expect(s.core.executors[Self.executorKey]?.tasks.isEmpty == true)
+    }
+
+    @Test func anIdleSharedExecutorIsShutDownAndTheNextTaskStartsANewOne() throws {
+        var s = S { configuration in
+            configuration.sharedExecutorIdleTimeout = .seconds(10)
+            configuration.masterSilenceLimit = .seconds(1_000)
+        }
+        let peer = try s.runningTask("t1")
+        _ = s.update(peer, task: "t1", state: .taskFinished, uuid: S.uuid(1))
+        _ = s.acknowledge(task: "t1", uuid: S.uuid(1))
+
+        s.now = .seconds(1)
+        #expect(S.destroyed(s.tick()).isEmpty)
+        s.now = .milliseconds(10_999)
+        #expect(S.destroyed(s.tick()).isEmpty)
+        s.now = .seconds(11)
+        let directives = s.tick()
+        #expect(S.toExecutor(directives, peer).map(\.type) == [.shutdown])
+        #expect(S.destroyed(directives) == [Self.executorKey])
+        #expect(s.core.executors[Self.executorKey]?.phase == .terminating)
+
+        // A task arriving while it ends gets a new executor.
+        let next = s.runTask(S.task("t2"))
+        let launch = try #require(S.launches(next).first)
+        #expect(launch.isShared && launch.key != Self.executorKey)
+    }
+
+    @Test func aBusySharedExecutorIsNotShutDown() throws {
+        var s = S { configuration in
+            configuration.sharedExecutorIdleTimeout = .seconds(10)
+            configuration.masterSilenceLimit = .seconds(1_000)
+        }
+        _ = try s.runningTask("t1")
+        s.now = .seconds(30)
+        #expect(S.destroyed(s.tick()).isEmpty)
+        s.now = .seconds(60)
+        #expect(S.destroyed(s.tick()).isEmpty)
+    }
+
+    @Test func aTaskWhoseContainerCannotBeMadeFails() throws {
+        var s = S()
+        _ = try s.runningTask("t1")
+        let containerID = try #require(s.core.tasks[Self.taskKey]?.containerID)
+
+        #expect(S.statusUpdates(s.core.taskContainerFailed(Self.taskKey, containerID: "another", message: "x",
+                                                            now: s.now)).isEmpty)
+        let directives = s.core.taskContainerFailed(Self.taskKey, containerID: containerID,
+                                                    message: "could not make the task's container: no space", now: s.now)
+        let updates = S.statusUpdates(directives)
+        #expect(updates.map(\.status.state) == [.taskFailed])
+        #expect(updates.first?.status.reason == .containerLaunchFailed)
+        #expect(updates.first?.status.message == "could not make the task's container: no space")
+        #expect(S.destroyedContainers(directives) == [containerID])
     }
 
     @Test func runTaskForAnotherAgentIsIgnored() throws {
@@ -157,7 +254,7 @@ private typealias S = AgentScenario
         #expect(updates[0].status.source == .executor)
         #expect(updates[0].agentID.value == S.agentID)
         #expect(updates[0].frameworkID.value == S.frameworkID)
-        #expect(updates[0].executorID.value == "t1")
+        #expect(updates[0].executorID.value == Self.executorKey.executorID)
         #expect(S.checkpoints(directives).map(\.status.uuid) == [S.uuid(1)])
 
         let acks = S.toExecutor(directives, peer).filter { $0.type == .acknowledged }
@@ -284,10 +381,13 @@ private typealias S = AgentScenario
 
     // MARK: - Executor exits
 
+    /// The executor's own container reaching its memory limit is no reason given to a
+    /// task that lives in a container of its own.
     @Test(arguments: [false, true])
     func anExecutorExitFailsItsUnfinishedTasks(memoryLimitReached: Bool) throws {
         var s = S()
         let peer = try s.runningTask("t1")
+        let taskContainer = try #require(s.core.tasks[Self.taskKey]?.containerID)
         _ = s.update(peer, task: "t1", state: .taskRunning, uuid: S.uuid(1))
         _ = s.acknowledge(task: "t1", uuid: S.uuid(1))
         let containerID = try #require(s.core.executors[Self.executorKey]?.containerID)
@@ -301,18 +401,18 @@ private typealias S = AgentScenario
         try #require(updates.count == 1)
         #expect(updates[0].status.taskID.value == "t1")
         #expect(updates[0].status.state == .taskFailed)
-        #expect(updates[0].status.reason == (memoryLimitReached ? .containerLimitationMemory : .executorTerminated))
+        #expect(updates[0].status.reason == .executorTerminated)
         #expect(updates[0].status.source == .agent)
         #expect(!updates[0].status.uuid.isEmpty)
         #expect(S.checkpoints(directives).map(\.status.uuid) == [updates[0].status.uuid])
 
         let exited = S.toMaster(directives).filter(\.isExitedExecutor).map(\.exitedExecutor)
         #expect(exited.count == 1)
-        #expect(exited.first?.executorID.value == "t1")
+        #expect(exited.first?.executorID.value == Self.executorKey.executorID)
         #expect(exited.first?.frameworkID.value == S.frameworkID)
         #expect(exited.first?.agentID.value == S.agentID)
         #expect(exited.first?.status == 137)
-        #expect(S.destroyed(directives) == [Self.executorKey])
+        #expect(Set(S.destroyedContainers(directives)) == [containerID, taskContainer])
         #expect(s.core.executors[Self.executorKey] == nil)
         #expect(s.core.counters.executorsExited == 1)
     }
@@ -368,12 +468,13 @@ private typealias S = AgentScenario
         #expect(updates.map(\.status.state) == [.taskKilled])
         #expect(updates.first?.status.reason == .taskKilledDuringLaunch)
         #expect(updates.first?.status.source == .agent)
-        #expect(S.destroyed(directives) == [Self.executorKey])
+        #expect(S.destroyedContainers(directives) == [s.core.tasks[Self.taskKey]?.containerID],
+                "the task's own container goes; the shared executor stays for the framework's next tasks")
 
-        // The executor shows up late: it is shut down and gets no LAUNCH.
-        let peer = PeerID("exec-t1")
-        let late = S.toExecutor(s.subscribe(peer, executor: "t1"), peer)
-        #expect(late.map(\.type) == [.shutdown])
+        // The executor subscribes and gets no LAUNCH.
+        let peer = PeerID("exec-shared")
+        let late = S.toExecutor(s.subscribe(peer, executor: Self.executorKey.executorID), peer)
+        #expect(late.map(\.type) == [.subscribed])
     }
 
     @Test func killingAQueuedTaskOfAGroupKeepsItOutOfTheLaunch() throws {
@@ -419,7 +520,8 @@ private typealias S = AgentScenario
         let updates = S.statusUpdates(directives)
         #expect(updates.map(\.status.state) == [.taskFailed])
         #expect(updates.first?.status.reason == .executorRegistrationTimeout)
-        #expect(S.destroyed(directives) == [Self.executorKey])
+        #expect(Set(S.destroyedContainers(directives)) == [s.core.executors[Self.executorKey]?.containerID,
+                                                          s.core.tasks[Self.taskKey]?.containerID])
         s.now = .seconds(62)
         #expect(S.destroyed(s.tick()).isEmpty, "destroyed once")
     }

@@ -31,26 +31,30 @@ import Testing
         try scenario.register()
         try check("registration")
         for id in ["a", "b", "c"] {
-            let launch = try #require(S.launches(scenario.runTask(S.task(id))).first)
+            let directives = scenario.runTask(S.task(id))
             try check("RunTask \(id)")
-            pids[launch.containerID] = Int32(100 + pids.count)
-            try check("the executor of \(id) started")
+            if let launch = S.launches(directives).first {
+                pids[launch.containerID] = 100
+                try check("the shared executor started")
+            }
         }
-        _ = scenario.subscribe(PeerID("exec-b"), executor: "b")
-        try check("b subscribed")
-        _ = scenario.update(PeerID("exec-b"), task: "b", state: .taskRunning, uuid: S.uuid(1))
+        _ = scenario.kill(task: "a")
+        try check("a killed before it started")
+        let executor = try #require(scenario.sharedExecutor)
+        let peer = PeerID("exec-shared")
+        _ = scenario.subscribe(peer, executor: executor.executorID)
+        try check("the executor subscribed")
+        _ = scenario.update(peer, task: "b", state: .taskRunning, uuid: S.uuid(1))
         try check("b running")
         _ = scenario.acknowledge(task: "b", uuid: S.uuid(1))
         try check("b's running acknowledged")
-        _ = scenario.update(PeerID("exec-b"), task: "b", state: .taskFinished, uuid: S.uuid(2))
+        _ = scenario.update(peer, task: "b", state: .taskFinished, uuid: S.uuid(2))
         try check("b finished")
-        _ = scenario.kill(task: "a")
-        try check("a killed before it started")
-        let b = try #require(scenario.core.executors[ExecutorKey(frameworkID: S.frameworkID, executorID: "b")])
-        _ = scenario.core.executorExited(b.key, containerID: b.containerID, status: 0, description: "exited with status 0",
+        let containerID = try #require(scenario.core.executors[executor]?.containerID)
+        _ = scenario.core.executorExited(executor, containerID: containerID, status: 0, description: "exited with status 0",
                                          memoryLimitReached: false, now: scenario.now)
-        pids[b.containerID] = nil
-        try check("b's executor exited")
+        pids[containerID] = nil
+        try check("the executor exited")
         _ = scenario.acknowledge(task: "b", uuid: S.uuid(2))
         try check("b's finish acknowledged")
         #expect(scenario.core.tasks[AgentTaskKey(frameworkID: S.frameworkID, taskID: "b")] == nil)

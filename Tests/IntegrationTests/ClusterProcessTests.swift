@@ -25,6 +25,36 @@ struct ClusterProcessTests {
         }
     }
 
+    /// Command tasks of one framework on one agent are started by one shared executor,
+    /// each in a container of its own: its own sandbox and, with cgroups, its own cgroup.
+    @Test func commandTasksShareTheirFrameworksExecutorEachInAContainerOfItsOwn() async throws {
+        let cgroups = CgroupSupport.available
+        if !cgroups { print("commandTasksShare…: \(CgroupSupport.reason); checking the shared executor without cgroups") }
+        try await TestCluster.with(agentResources: ["cpus:2;mem:2048"], agentFlags: cgroups ? ["--isolation", "cgroups"] : []) { cluster in
+            let run = try cluster.run(["--instances", "2", "--mem", "48", "--", "echo ppid=$PPID; cat /proc/self/cgroup"])
+            #expect(await run.waitForExit() == 0, "stdout: \(run.stdout)")
+            let urls = run.stdout.split(separator: "\n").filter { $0.contains("TASK_RUNNING") }
+                .compactMap { $0.components(separatedBy: "output: ").last }
+            try #require(urls.count == 2, "stdout: \(run.stdout)")
+            var parents: Set<Substring> = []
+            var memoryCgroups: Set<Substring> = []
+            for url in urls {
+                let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+                let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+                parents.formUnion(lines.filter { $0.hasPrefix("ppid=") })
+                // The memory controller's line on cgroup v1, the unified line on v2.
+                let memory = lines.filter { $0.contains(":memory:") }
+                memoryCgroups.formUnion(memory.isEmpty ? lines.filter { $0.hasPrefix("0::") } : memory)
+            }
+            #expect(parents.count == 1, "one executor started both tasks: \(parents)")
+            #expect(Set(urls).count == 2, "each task has its own sandbox")
+            if cgroups {
+                #expect(memoryCgroups.count == 2 && memoryCgroups.allSatisfy { $0.contains("/agora/") },
+                        "each task runs in its own container's cgroup: \(memoryCgroups)")
+            }
+        }
+    }
+
     @Test func aCommandThatExitsThreeFailsWithExitCodeThree() async throws {
         try await TestCluster.with { cluster in
             let run = try cluster.run(["--", "exit 3"])

@@ -36,11 +36,15 @@ struct InProcessClusterTests {
             // This test is about the path without loss: no retry may fire on a machine
             // slowed by the rest of the suite (retries have tests of their own).
             agentConfiguration.statusUpdateBackoff = .seconds(600) ... .seconds(600)
+            var options = AgentRuntimeOptions(agoraExecutable: AgoraBinary.url.path, workDirectory: "\(workDir)/agent-\(index)",
+                                              useCgroups: false)
+            // Executors (the shared command executors live on while idle) and their tasks
+            // end with the test.
+            options.killExecutorsOnShutdown = true
             let agent = try AgentServer(
                 configuration: agentConfiguration,
                 masterAddress: master.advertisedAddress,
-                options: AgentRuntimeOptions(agoraExecutable: AgoraBinary.url.path, workDirectory: "\(workDir)/agent-\(index)",
-                                             useCgroups: false),
+                options: options,
                 isolator: nil, logger: logger)
             await agent.begin(httpAddress: "")
             agents.append(agent)

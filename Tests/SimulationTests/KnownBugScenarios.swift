@@ -172,4 +172,84 @@ struct KnownBugScenarios {
 
         #expect(answers == [.taskGone])
     }
+
+    /// Known bug `Simulation.KnownBug.executorExitCrossesLaunch`, first seen as sweep seed
+    /// 5662 (random seeds stopped reaching it once command tasks shared one executor, so it
+    /// is replayed here step by step). A custom executor's idle exit crosses a launch on
+    /// it: the master launches t2 on ce0, which it believes running, charging t2 alone;
+    /// then ce0's ExitedExecutor arrives and the master frees ce0's resources. The agent
+    /// starts ce0 again for t2, so it runs ce0 + t2 while the master accounts t2 only and
+    /// offers ce0's share to others. Passes while the bug is there; once fixed, the known
+    /// issue is not recorded and this fails: then drop the bug and its workaround.
+    @Test("known bug: a launch crossing its executor's exit leaves the relaunched executor unaccounted")
+    func launchCrossingExecutorExit() throws {
+        var cluster = Cluster(run: 1)
+        var info = Agora_V1_AgentInfo()
+        info.hostname = "host0"
+        info.resources = Wire.bag("cpus:3;mem:1024").proto
+        Self.register(&cluster, info: info, reregister: false)
+        let agentID = try #require(cluster.master.agents.keys.first)
+        Self.subscribe(&cluster, id: nil)
+        let frameworkID = try #require(cluster.master.frameworks.keys.first)
+
+        var executor = Agora_V1_ExecutorInfo()
+        executor.type = .custom
+        executor.executorID.value = "ce0"
+        executor.command.value = "sim-executor"
+        executor.resources = Wire.bag("cpus:0.5;mem:64").proto
+        func launch(_ taskID: String, at second: Int64) throws {
+            cluster.advance(to: .seconds(second))
+            let offer = try #require(cluster.events(to: Self.frameworkPeer).flatMap(\.offers.offers).first)
+            var task = Agora_V1_TaskInfo()
+            task.name = taskID
+            task.taskID.value = taskID
+            task.agentID.value = agentID
+            task.executor = executor
+            task.resources = Wire.bag("cpus:1;mem:128").proto
+            var accept = Agora_V1_Scheduler_Call()
+            accept.type = .accept
+            accept.frameworkID.value = frameworkID
+            accept.accept.offerIds = [offer.id]
+            var operation = Agora_V1_Offer.Operation()
+            operation.type = .launch
+            operation.launch.taskInfos = [task]
+            accept.accept.operations = [operation]
+            cluster.call(accept, from: Self.frameworkPeer)
+        }
+        func fromAgent(_ fill: (inout Agora_V1_Envelope) -> Void) {
+            var envelope = Agora_V1_Envelope()
+            fill(&envelope)
+            cluster.handle(envelope, from: Self.agentPeer)
+        }
+
+        // t1 runs on ce0 and finishes; ce0 stays, idle.
+        try launch("t1", at: 1)
+        fromAgent { envelope in
+            var update = Agora_V1_StatusUpdate()
+            update.agentID.value = agentID
+            update.frameworkID.value = frameworkID
+            update.executorID.value = "ce0"
+            update.status.taskID.value = "t1"
+            update.status.state = .taskFinished
+            update.status.uuid = Data(repeating: 1, count: 16)
+            update.latestState = .taskFinished
+            envelope.statusUpdate = update
+        }
+        // ce0 exits idle; before its ExitedExecutor arrives, the master launches t2 on it.
+        try launch("t2", at: 2)
+        fromAgent { envelope in
+            var exited = Agora_V1_ExitedExecutor()
+            exited.agentID.value = agentID
+            exited.frameworkID.value = frameworkID
+            exited.executorID.value = "ce0"
+            envelope.exitedExecutor = exited
+        }
+
+        // The agent now runs ce0 again (for t2) and t2: cpus 1.5.
+        let used = cluster.master.used(on: agentID)
+        #expect(used.cpus.doubleValue >= 1, "t2 is accounted: \(used)")
+        withKnownIssue("bug: a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it") {
+            #expect(used.cpus.doubleValue >= 1.5, "the relaunched executor's cpus are not accounted: \(used)")
+        }
+    }
 }

@@ -8,7 +8,8 @@ import Messaging
 /// RUNNING for each task it is given and, after a random while, FINISHED or FAILED,
 /// re-sending every update until the agent acknowledges it (as `ExecutorSession` does).
 struct SimulatedExecutor {
-    enum Kind: String { case command, group, custom }
+    /// `shared`: a framework's command executor, which runs until the agent shuts it down.
+    enum Kind: String { case command, group, custom, shared }
 
     struct RunningTask {
         var state: Agora_V1_TaskState
@@ -124,6 +125,8 @@ struct SimulatedExecutor {
             if allDone, !taskOrder.isEmpty {
                 exit(at: now + rng.milliseconds(5...100), status: 0, description: "exited with status 0")
             }
+        case .shared:
+            break
         case .custom:
             if allDone, !immortal {
                 let since = idleSince ?? now

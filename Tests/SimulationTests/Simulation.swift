@@ -513,12 +513,10 @@ struct Simulation {
                 send(envelope, to: .master(incarnation: masterIncarnation, peer: agents[index].peer, agent: index),
                      remote: true, link: Link(from: .agent(index), to: .master))
             case .sendToExecutor(let envelope, let peer):
-                guard let pid = executorPeers[peer], let executor = executors[pid] else {
-                    note("  agent \(index) → gone executor \(peer): \(Wire.describe(envelope)) (dropped)")
-                    continue
-                }
-                send(envelope, to: .executor(pid: pid, connection: executor.connection), remote: false,
-                     link: Link(from: .agent(index), to: .executor(pid)))
+                sendToExecutor(envelope, peer: peer, fromAgent: index)
+            case .launchTask(let launch):
+                // The task's container is made at once; the simulated host never fails to.
+                sendToExecutor(Wire.envelope(launch.event), peer: launch.peer, fromAgent: index)
             case .launchExecutor(let launch):
                 launchExecutor(launch, on: index)
             case .destroyContainer(_, let containerID, let grace):
@@ -539,12 +537,21 @@ struct Simulation {
         }
     }
 
+    private mutating func sendToExecutor(_ envelope: Agora_V1_Envelope, peer: PeerID, fromAgent index: Int) {
+        guard let pid = executorPeers[peer], let executor = executors[pid] else {
+            note("  agent \(index) → gone executor \(peer): \(Wire.describe(envelope)) (dropped)")
+            return
+        }
+        send(envelope, to: .executor(pid: pid, connection: executor.connection), remote: false,
+             link: Link(from: .agent(index), to: .executor(pid)))
+    }
+
     private mutating func launchExecutor(_ launch: ExecutorLaunch, on index: Int) {
         nextPID += 1
         let pid = nextPID
         let kind: SimulatedExecutor.Kind = switch launch.program {
         case .custom: .custom
-        case .builtIn: launch.taskID == nil ? .group : .command
+        case .builtIn: launch.isShared ? .shared : launch.taskID == nil ? .group : .command
         }
         let immortal = kind == .custom && settings.workarounds.contains(.executorExitCrossesLaunch)
         if rng.chance(0.01), !immortal {

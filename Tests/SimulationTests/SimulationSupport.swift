@@ -31,6 +31,12 @@ enum Wire {
         return envelope
     }
 
+    static func envelope(_ event: Agora_V1_Executor_Event) -> Agora_V1_Envelope {
+        var envelope = Agora_V1_Envelope()
+        envelope.executorEvent = event
+        return envelope
+    }
+
     static func short(_ uuid: Data) -> String {
         uuid.prefix(3).map { String(format: "%02x", $0) }.joined()
     }

@@ -17,7 +17,7 @@ extension Simulation {
 
     /// Bugs found in the cores by this simulation and not fixed yet. While one is
     /// open, the sweep steers around it (`Settings.workarounds`) and a known-issue
-    /// test replays a seed that shows it (`SimulationKnownBugTests`). Found and fixed
+    /// test replays it step by step (`KnownBugScenarios`). Found and fixed
     /// since, now guarded by the sweep: a RegisterAgent retry admitted as a second
     /// agent; a task group's executor resources forgotten after a master restart; a
     /// KILL of a task that had just ended answered TASK_LOST; reconciliation of a task

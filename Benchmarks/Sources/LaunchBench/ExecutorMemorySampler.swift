@@ -12,7 +12,6 @@ final class ExecutorMemorySampler: Sendable {
         var tally = ExecutorMemoryTally()
         var stopping = false
         var stopped = false
-        var liveExecutors = 0
         var cpuSeconds = 0.0
     }
 
@@ -54,9 +53,6 @@ final class ExecutorMemorySampler: Sendable {
         return state.withLock { ($0.tally, $0.cpuSeconds) }
     }
 
-    /// How many executors the last pass saw.
-    var liveExecutors: Int { state.withLock { $0.liveExecutors } }
-
     private func sampleOnce(agents: Set<Int32>) {
         var seen: [(pid: Int32, kilobytes: Int)] = []
         for pid in ProcReader.pids() {
@@ -70,7 +66,6 @@ final class ExecutorMemorySampler: Sendable {
         }
         state.withLock { state in
             for process in seen { state.tally.record(pid: process.pid, kilobytes: process.kilobytes) }
-            state.liveExecutors = seen.count
             state.tally.finishSample()
         }
     }

@@ -34,19 +34,30 @@ enum ProcReader {
     }
 
     /// CPU seconds used so far by the cluster in `workDirectory`: the master's, the
-    /// agents', and the agents' reaped children's (executors and their tasks).
+    /// agents', and their executors' with their tasks: the agents' reaped children's
+    /// plus, for executors still running (a framework's shared command executor lives
+    /// on while idle), their own time and their reaped tasks'.
     static func clusterCPUSeconds(workDirectory: String) -> (master: Double, agents: Double, executors: Double) {
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         var master = 0, agents = 0, executors = 0
-        for pid in pids() {
+        var agentPIDs: Set<Int32> = []
+        let all = pids()
+        for pid in all {
             guard let role = ProcFiles.clusterRole(arguments(of: pid), workDirectory: workDirectory),
                   let ticks = ProcFiles.cpuTicks(stat: String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)) else { continue }
             if role == "master" {
                 master += ticks.own
             } else {
+                agentPIDs.insert(pid)
                 agents += ticks.own
                 executors += ticks.children
             }
+        }
+        for pid in all {
+            let stat = String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)
+            guard let parent = ProcFiles.parentPID(stat: stat), agentPIDs.contains(parent),
+                  ProcFiles.isAgoraExecutor(arguments(of: pid)), let ticks = ProcFiles.cpuTicks(stat: stat) else { continue }
+            executors += ticks.own + ticks.children
         }
         return (Double(master) / ticksPerSecond, Double(agents) / ticksPerSecond, Double(executors) / ticksPerSecond)
     }

@@ -102,12 +102,8 @@ func runAgora() async -> (LaunchRunResult, ExecutorMemoryTally, LaunchCPUPerTask
         await scheduler.abandon()
         return first
     }
-    // The last executors exit after their final acknowledgement: let the agents reap
-    // them, so that their CPU time is counted.
-    let reapDeadline = ContinuousClock.now + .seconds(10)
-    while sampler.liveExecutors > 0, ContinuousClock.now < reapDeadline {
-        try? await Task.sleep(for: .milliseconds(50))
-    }
+    // Executors still running are counted live (`clusterCPUSeconds`); a moment lets the
+    // last tasks' exits be reaped.
     try? await Task.sleep(for: .milliseconds(200))
     let clusterCPU = ProcReader.clusterCPUSeconds(workDirectory: cluster.workDirectory)
     let (memory, samplerCPU) = await sampler.stop()

@@ -19,6 +19,10 @@ public protocol CgroupIsolator: Sendable {
     /// process before it forks (the agent adds the executor before it starts tasks).
     func add(pid: pid_t, containerID: String) throws(CgroupError)
 
+    /// The container's cgroup directories, one per hierarchy, in which another process
+    /// may start a process (see `SpawnSpec.cgroups`).
+    func directories(containerID: String) -> [String]
+
     /// Whether the kernel OOM-killed a process in the container because of its memory
     /// limit. Read it before ``destroy(containerID:)``.
     func memoryLimitReached(containerID: String) -> Bool

@@ -51,6 +51,10 @@ public struct CgroupV1Isolator: CgroupIsolator {
         "\(mount)/\(root)/\(containerID)"
     }
 
+    public func directories(containerID: String) -> [String] {
+        mounts.map { directory($0, containerID) }
+    }
+
     public func create(containerID: String, cpus: Double, memoryMB: Double, cfsQuota: Bool) throws(CgroupError) {
         try CgroupFiles.validate(containerID: containerID)
         try CgroupFiles.validate(cpus: cpus, memoryMB: memoryMB)
@@ -123,8 +127,10 @@ public struct CgroupV1Isolator: CgroupIsolator {
 
     /// Freezes the cgroup so nothing can fork, SIGKILLs everything, and thaws it so the
     /// kills are delivered. Best effort: the kill loop afterwards catches the rest.
+    /// An empty cgroup (a task container whose task has ended) is left alone: freezing
+    /// and thawing flip a kernel static key, which interrupts every CPU.
     private func killFrozen(_ freezer: String) async {
-        guard CgroupFiles.exists(freezer) else { return }
+        guard CgroupFiles.exists(freezer), !CgroupFiles.processes(in: freezer).isEmpty else { return }
         guard (try? CgroupFiles.write("FROZEN", to: freezer + "/freezer.state")) != nil else { return }
         for _ in 0..<50 {
             if CgroupFiles.read(freezer + "/freezer.state")?.hasPrefix("FROZEN") == true { break }

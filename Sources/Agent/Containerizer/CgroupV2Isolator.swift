@@ -54,6 +54,10 @@ public struct CgroupV2Isolator: CgroupIsolator {
         "\(mountPoint)/\(root)/\(containerID)"
     }
 
+    public func directories(containerID: String) -> [String] {
+        [directory(containerID)]
+    }
+
     /// `cpu.weight` (1…10000) for v1-style shares, as Kubernetes and systemd convert them.
     static func weight(shares: UInt64) -> UInt64 {
         let clamped = min(max(shares, 2), 262_144)

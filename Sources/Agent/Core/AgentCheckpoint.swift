@@ -18,6 +18,8 @@ public struct AgentCheckpoint: Codable, Sendable, Equatable {
         public var queued: [Data]
         /// The executor process (and process group), filled in by the shell.
         public var pid: Int32?
+        /// The framework's shared command executor (absent in older checkpoints: false).
+        public var isShared: Bool?
     }
 
     public struct Task: Codable, Sendable, Equatable {
@@ -31,6 +33,8 @@ public struct AgentCheckpoint: Codable, Sendable, Equatable {
         public var seenUpdates: [Data]
         /// Unacknowledged `StatusUpdate`s in order, serialized.
         public var pendingUpdates: [Data]
+        /// The task's own container (a command task of a shared executor).
+        public var containerID: String?
     }
 
     public var agentID: String
@@ -48,7 +52,8 @@ extension AgentCheckpoint.Executor {
         self.init(frameworkID: executor.key.frameworkID, executorID: executor.key.executorID,
                   containerID: executor.containerID, info: (try? executor.info.serializedData()) ?? Data(),
                   isBuiltIn: executor.isBuiltIn, tasks: executor.tasks.sorted(),
-                  queued: executor.queued.compactMap { try? $0.serializedData() }, pid: pid)
+                  queued: executor.queued.compactMap { try? $0.serializedData() }, pid: pid,
+                  isShared: executor.isShared ? true : nil)
     }
 }
 
@@ -58,7 +63,7 @@ extension AgentCheckpoint.Task {
         self.init(frameworkID: task.key.frameworkID, taskID: task.key.taskID, executorID: task.executorID,
                   info: (try? task.info.serializedData()) ?? Data(), state: task.state.rawValue, launched: task.launched,
                   seenUpdates: task.seenUpdates.sorted { $0.lexicographicallyPrecedes($1) },
-                  pendingUpdates: pending.compactMap { try? $0.serializedData() })
+                  pendingUpdates: pending.compactMap { try? $0.serializedData() }, containerID: task.containerID)
     }
 }
 
@@ -94,6 +99,7 @@ extension AgentCore {
                                  info: (try? Agora_V1_TaskInfo(serializedBytes: entry.info)) ?? Agora_V1_TaskInfo(),
                                  state: Agora_V1_TaskState(rawValue: entry.state) ?? .taskLost)
             task.launched = entry.launched
+            task.containerID = entry.containerID
             task.seenUpdates = Set(entry.seenUpdates)
             tasks[key] = task
             let pending = entry.pendingUpdates.compactMap { try? Agora_V1_StatusUpdate(serializedBytes: $0) }
@@ -110,6 +116,7 @@ extension AgentCore {
                 info: (try? Agora_V1_ExecutorInfo(serializedBytes: entry.info)) ?? Agora_V1_ExecutorInfo(),
                 isBuiltIn: entry.isBuiltIn, launchedAt: now)
             executor.tasks = Set(entry.tasks)
+            executor.isShared = entry.isShared ?? false
             executor.queued = entry.queued.compactMap { try? Agora_V1_Executor_Event(serializedBytes: $0) }
             executor.phase = .recovering
             if liveContainers.contains(entry.containerID) {

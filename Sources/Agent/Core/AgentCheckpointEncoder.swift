@@ -18,6 +18,7 @@ public struct AgentCheckpointEncoder {
         var tasks: Set<String>
         var queued: [Agora_V1_Executor_Event]
         var pid: Int32?
+        var isShared: Bool
     }
 
     /// What a task's checkpoint entry is made from.
@@ -28,6 +29,7 @@ public struct AgentCheckpointEncoder {
         var launched: Bool
         var seenUpdates: Set<Data>
         var pending: [Agora_V1_StatusUpdate]
+        var containerID: String?
     }
 
     /// The fields besides executors and tasks, encoded as one object.
@@ -73,7 +75,8 @@ public struct AgentCheckpointEncoder {
         for (index, executor) in core.executors.values.sorted(by: { $0.key < $1.key }).enumerated() {
             liveExecutors.insert(executor.key)
             let source = ExecutorSource(containerID: executor.containerID, info: executor.info, isBuiltIn: executor.isBuiltIn,
-                                        tasks: executor.tasks, queued: executor.queued, pid: pids[executor.containerID])
+                                        tasks: executor.tasks, queued: executor.queued, pid: pids[executor.containerID],
+                                        isShared: executor.isShared)
             if index > 0 { document.append(UInt8(ascii: ",")) }
             if let cached = executorEntries[executor.key], cached.source == source {
                 document.append(cached.json)
@@ -94,7 +97,7 @@ public struct AgentCheckpointEncoder {
             liveTasks.insert(task.key)
             let pending = core.streams[task.key]?.pending ?? []
             let source = TaskSource(executorID: task.executorID, info: task.info, state: task.state, launched: task.launched,
-                                    seenUpdates: task.seenUpdates, pending: pending)
+                                    seenUpdates: task.seenUpdates, pending: pending, containerID: task.containerID)
             if index > 0 { document.append(UInt8(ascii: ",")) }
             if let cached = taskEntries[task.key], cached.source == source {
                 document.append(cached.json)

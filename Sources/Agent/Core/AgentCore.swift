@@ -21,6 +21,9 @@ public struct AgentConfiguration: Sendable {
     /// With no ping for this long, the agent assumes the master lost it and re-registers.
     public var masterSilenceLimit: Duration = .seconds(45)
     public var executorRegistrationTimeout: Duration = .seconds(60)
+    /// How long a framework's shared command executor may stay without tasks before
+    /// the agent shuts it down (the next command task starts a new one).
+    public var sharedExecutorIdleTimeout: Duration = .seconds(10)
     public var defaultKillGracePeriod: Duration = .seconds(3)
 
     public init(agentInfo: Agora_V1_AgentInfo, httpAddress: String, bootID: String, version: String,
@@ -141,7 +144,7 @@ public struct AgentCore: Sendable {
         for taskID in executor.tasks.sorted() {
             let taskKey = AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)
             guard let task = tasks[taskKey], !task.state.isTerminal else { continue }
-            if memoryLimitReached {
+            if memoryLimitReached, task.containerID == nil {
                 generateUpdate(taskKey, state: .taskFailed, reason: .containerLimitationMemory,
                                message: "the container exceeded its memory limit and was killed", now: now)
             } else {
@@ -180,6 +183,15 @@ public struct AgentCore: Sendable {
         return takeDirectives()
     }
 
+    /// The shell could not make the container of a task for a shared executor; the
+    /// task never reached the executor.
+    public mutating func taskContainerFailed(_ key: AgentTaskKey, containerID: String, message: String,
+                                             now: Duration) -> [AgentDirective] {
+        guard let task = tasks[key], task.containerID == containerID, !task.state.isTerminal else { return takeDirectives() }
+        generateUpdate(key, state: .taskFailed, reason: .containerLaunchFailed, message: message, now: now)
+        return takeDirectives()
+    }
+
     /// The connection to the master was (re-)established.
     public mutating func masterConnected(now: Duration) -> [AgentDirective] {
         if registration == .registered { registration = .reregistering }
@@ -214,7 +226,30 @@ public struct AgentCore: Sendable {
             }
             destroy(key, grace: .zero)
         }
+        shutDownIdleSharedExecutors(now: now)
         return takeDirectives()
+    }
+
+    /// A shared executor with nothing to run for `sharedExecutorIdleTimeout` is shut down.
+    private mutating func shutDownIdleSharedExecutors(now: Duration) {
+        for key in executors.keys.sorted() {
+            guard var executor = executors[key], executor.isShared, executor.phase == .running else { continue }
+            let busy = executor.tasks.contains { taskID in
+                tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)]?.state.isTerminal == false
+            }
+            if busy {
+                executor.idleSince = nil
+            } else if let since = executor.idleSince {
+                guard now - since >= configuration.sharedExecutorIdleTimeout else { continue }
+                log("\(key) has been idle for \(configuration.sharedExecutorIdleTimeout); shutting it down")
+                if let peer = executor.peer { sendExecutorShutdown(peer, key: key) }
+                destroy(key, grace: configuration.defaultKillGracePeriod)
+                continue
+            } else {
+                executor.idleSince = now
+            }
+            executors[key] = executor
+        }
     }
 
     // MARK: - Registration
@@ -329,24 +364,35 @@ public struct AgentCore: Sendable {
                               frameworkInfo: message.frameworkInfo, tasks: [task], taskID: nil, now: now)
             }
         } else {
-            // Command tasks get their own built-in executor, named after the task.
-            executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.taskID.value)
-            guard executors[executorKey] == nil else {
-                generateUpdate(key, state: .taskFailed, reason: .taskInvalid,
-                               message: "an executor named \(task.taskID.value) already runs", now: now, register: task)
-                return
-            }
-            var info = Agora_V1_ExecutorInfo()
-            info.type = .default
-            info.executorID.value = task.taskID.value
-            info.frameworkID.value = frameworkID
-            info.name = "command executor for \(task.taskID.value)"
-            startExecutor(executorKey, info: info, program: .builtIn, frameworkInfo: message.frameworkInfo,
-                          tasks: [task], taskID: task.taskID.value, now: now,
-                          environment: Self.environment(of: task.command))
+            // Command tasks run in their framework's shared built-in executor, each in
+            // a container of its own: the executor's start is paid once, not per task.
+            executorKey = sharedExecutor(of: message.frameworkInfo, now: now)
+            containerCounter += 1
+            event.launch.container.containerID = "\(agentID ?? "agent")-C\(containerCounter)"
         }
         addTask(task, key: key, executorKey: executorKey)
+        if event.launch.hasContainer { tasks[key]?.containerID = event.launch.container.containerID }
         deliverOrQueue(event, to: executorKey, taskIDs: [task.taskID.value])
+    }
+
+    /// The framework's shared command executor on this agent, started if none runs
+    /// (one being shut down does not count).
+    private mutating func sharedExecutor(of frameworkInfo: Agora_V1_FrameworkInfo, now: Duration) -> ExecutorKey {
+        let frameworkID = frameworkInfo.id.value
+        if let running = executors.values.first(where: {
+            $0.isShared && $0.key.frameworkID == frameworkID && $0.phase != .terminating
+        }) {
+            return running.key
+        }
+        var info = Agora_V1_ExecutorInfo()
+        info.type = .default
+        info.executorID.value = "agora-commands-\(containerCounter + 1)"
+        info.frameworkID.value = frameworkID
+        info.name = "command executor of framework \(frameworkID)"
+        let key = ExecutorKey(frameworkID: frameworkID, executorID: info.executorID.value)
+        startExecutor(key, info: info, program: .builtIn, frameworkInfo: frameworkInfo, tasks: [], taskID: nil,
+                      now: now, shared: true)
+        return key
     }
 
     private mutating func runTaskGroup(_ message: Agora_V1_RunTaskGroup, now: Duration) {
@@ -383,7 +429,8 @@ public struct AgentCore: Sendable {
 
     private mutating func startExecutor(_ key: ExecutorKey, info: Agora_V1_ExecutorInfo, program: ExecutorProgram,
                                         frameworkInfo: Agora_V1_FrameworkInfo, tasks: [Agora_V1_TaskInfo],
-                                        taskID: String?, now: Duration, environment: [String: String] = [:]) {
+                                        taskID: String?, now: Duration, environment: [String: String] = [:],
+                                        shared: Bool = false) {
         containerCounter += 1
         let containerID = "\(agentID ?? "agent")-C\(containerCounter)"
         var resources = (try? Resources(proto: info.resources)) ?? Resources()
@@ -394,18 +441,18 @@ public struct AgentCore: Sendable {
             for range in taskResources.ports.ranges { ports.append(contentsOf: range) }
         }
         executors[key] = AgentExecutor(key: key, containerID: containerID, info: info,
-                                       isBuiltIn: program == .builtIn, launchedAt: now)
+                                       isBuiltIn: program == .builtIn, isShared: shared, launchedAt: now)
         counters.executorsLaunched += 1
         directives.append(.launchExecutor(ExecutorLaunch(
             key: key, containerID: containerID, program: program, executorInfo: info, frameworkInfo: frameworkInfo,
-            resources: resources, ports: ports, taskID: taskID, environment: environment)))
+            resources: resources, ports: ports, taskID: taskID, environment: environment, isShared: shared)))
     }
 
     private mutating func deliverOrQueue(_ event: Agora_V1_Executor_Event, to key: ExecutorKey, taskIDs: [String]) {
         guard var executor = executors[key] else { return }
         if executor.phase == .running, let peer = executor.peer {
             for taskID in taskIDs { tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)]?.launched = true }
-            sendToExecutor(event, peer: peer)
+            sendLaunch(event, to: key, peer: peer)
         } else {
             executor.queued.append(event)
             executors[key] = executor
@@ -447,8 +494,25 @@ public struct AgentCore: Sendable {
             let taskIDs = launch.type == .launch ? [launch.launch.task.taskID.value]
                 : launch.launchGroup.taskGroup.tasks.map(\.taskID.value)
             for taskID in taskIDs { tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)]?.launched = true }
-            sendToExecutor(launch, peer: peer)
+            sendLaunch(launch, to: key, peer: peer)
         }
+    }
+
+    /// Sends a launch event; one for a task with a container of its own goes through
+    /// the shell, which makes the container first.
+    private mutating func sendLaunch(_ event: Agora_V1_Executor_Event, to key: ExecutorKey, peer: PeerID) {
+        guard event.type == .launch, event.launch.hasContainer else {
+            sendToExecutor(event, peer: peer)
+            return
+        }
+        let task = event.launch.task
+        let taskResources = (try? Resources(proto: task.resources)) ?? Resources()
+        var envelope = Agora_V1_Envelope()
+        envelope.executorEvent = event
+        directives.append(.launchTask(TaskContainerLaunch(
+            task: AgentTaskKey(frameworkID: key.frameworkID, taskID: task.taskID.value), executor: key,
+            containerID: event.launch.container.containerID, resources: taskResources,
+            ports: taskResources.ports.ranges.flatMap { Array($0) }, event: event, peer: peer)))
     }
 
     private mutating func executorUpdate(_ key: ExecutorKey, _ status: Agora_V1_TaskStatus, peer: PeerID, now: Duration) {
@@ -469,7 +533,10 @@ public struct AgentCore: Sendable {
             var status = status
             status.source = .executor
             status.executorID.value = key.executorID
-            if let containerID = executors[key]?.containerID { status.containerStatus.containerID.value = containerID }
+            // The container the task runs in: its own, or its executor's.
+            if let containerID = task.containerID ?? executors[key]?.containerID {
+                status.containerStatus.containerID.value = containerID
+            }
             if !status.hasTimestamp { status.timestamp = unixTime(now) }
             enqueueUpdate(taskKey, status: status, now: now)
         }
@@ -505,7 +572,8 @@ public struct AgentCore: Sendable {
             executors[executorKey] = executor
             generateUpdate(key, state: .taskKilled, reason: .taskKilledDuringLaunch,
                            message: "killed before it started", now: now)
-            if executor.tasks.allSatisfy({ tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: $0)]?.state.isTerminal ?? true }) {
+            if !executor.isShared,
+               executor.tasks.allSatisfy({ tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: $0)]?.state.isTerminal ?? true }) {
                 destroy(executorKey, grace: .zero)
             }
             return
@@ -530,11 +598,17 @@ public struct AgentCore: Sendable {
         forgetFinishedTasks(of: frameworkID)
     }
 
+    /// Stops an executor's container and the containers of its tasks that still run.
     private mutating func destroy(_ key: ExecutorKey, grace: Duration) {
         guard var executor = executors[key] else { return }
         executor.phase = .terminating
         executors[key] = executor
         directives.append(.destroyContainer(key: key, containerID: executor.containerID, gracePeriod: grace))
+        for taskID in executor.tasks.sorted() {
+            guard let task = tasks[AgentTaskKey(frameworkID: key.frameworkID, taskID: taskID)], !task.state.isTerminal,
+                  let containerID = task.containerID else { continue }
+            directives.append(.destroyContainer(key: key, containerID: containerID, gracePeriod: grace))
+        }
     }
 
     private mutating func forwardToExecutor(_ message: Agora_V1_FrameworkToExecutorMessage) {
@@ -586,6 +660,11 @@ public struct AgentCore: Sendable {
 
     private mutating func enqueueUpdate(_ key: AgentTaskKey, status: Agora_V1_TaskStatus, now: Duration) {
         tasks[key]?.state = status.state
+        if status.state.isTerminal, let task = tasks[key], let containerID = task.containerID {
+            // Whatever the ended task left running in its container goes with it.
+            directives.append(.destroyContainer(key: ExecutorKey(frameworkID: key.frameworkID, executorID: task.executorID),
+                                                containerID: containerID, gracePeriod: .zero))
+        }
         var update = Agora_V1_StatusUpdate()
         update.agentID.value = agentID ?? ""
         update.frameworkID.value = key.frameworkID
@@ -661,11 +740,15 @@ public struct AgentCore: Sendable {
         for key in tasks.keys.sorted() where key.frameworkID == frameworkID {
             guard let task = tasks[key], task.state.isTerminal, streams[key] == nil else { continue }
             let executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.executorID)
-            if let executor = executors[executorKey], executor.phase != .terminating, executor.tasks.count > 1 {
+            if let executor = executors[executorKey], executor.phase != .terminating,
+               executor.isShared || executor.tasks.count > 1 {
                 executors[executorKey]?.tasks.remove(key.taskID)
                 tasks[key]?.endedContainer = .init(containerID: executor.containerID, isBuiltIn: executor.isBuiltIn)
             } else if executors[executorKey] != nil {
                 continue  // the executor still runs; keep the task until it ends
+            }
+            if let containerID = task.containerID {
+                directives.append(.scheduleSandboxRemoval(key: executorKey, containerID: containerID))
             }
             if let forgotten = tasks.removeValue(forKey: key) {
                 completedTasks.append(forgotten)

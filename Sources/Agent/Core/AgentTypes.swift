@@ -60,6 +60,27 @@ public struct ExecutorLaunch: Sendable, Equatable {
     public var taskID: String?
     /// Extra environment from the task's command (command executor only).
     public var environment: [String: String]
+    /// The framework's shared command executor (`AGORA_EXECUTOR_SHARED`), which starts
+    /// each task in a container of its own (see ``TaskContainerLaunch``).
+    public var isShared = false
+}
+
+/// A command task handed to its framework's shared executor: the shell makes the
+/// task's container (sandbox and cgroups), completes the LAUNCH event's `container`
+/// with its directory, cgroups and environment, and sends it. If the container cannot
+/// be made, it reports that with `AgentCore.taskContainerFailed` and sends nothing.
+public struct TaskContainerLaunch: Sendable, Equatable {
+    public var task: AgentTaskKey
+    public var executor: ExecutorKey
+    /// The task's own container.
+    public var containerID: String
+    /// What the task's container may use: the task's resources.
+    public var resources: Resources
+    /// Host ports assigned to the task.
+    public var ports: [UInt64]
+    /// The LAUNCH event, whose `container` names `containerID`.
+    public var event: Agora_V1_Executor_Event
+    public var peer: PeerID
 }
 
 /// What the agent's core asks its shell to do.
@@ -68,6 +89,8 @@ public enum AgentDirective: Sendable, Equatable {
     case sendToExecutor(Agora_V1_Envelope, peer: PeerID)
     /// Create the sandbox and container, and start the executor process.
     case launchExecutor(ExecutorLaunch)
+    /// Create a command task's own container and hand the task to its shared executor.
+    case launchTask(TaskContainerLaunch)
     /// Stop the container: SIGTERM to its processes, SIGKILL after `gracePeriod`.
     case destroyContainer(key: ExecutorKey, containerID: String, gracePeriod: Duration)
     /// Write the update durably (fsync) before it is sent.
@@ -87,6 +110,10 @@ public struct AgentTask: Sendable {
     public internal(set) var state: Agora_V1_TaskState
     /// Whether the task was handed to its executor (false while the executor starts).
     public internal(set) var launched = false
+    /// The task's own container, for a command task run by its framework's shared
+    /// executor (the task's files are in that container's sandbox); `nil` when the task
+    /// lives in its executor's container.
+    public internal(set) var containerID: String?
     /// UUIDs of the executor's updates already taken, so a re-sent one is not forwarded twice.
     var seenUpdates: Set<Data> = []
     /// The container the task's executor ran in, noted when the task leaves it, so the
@@ -109,12 +136,17 @@ public struct AgentExecutor: Sendable {
     public var containerID: String
     public var info: Agora_V1_ExecutorInfo
     public var isBuiltIn: Bool
+    /// The framework's shared command executor: it runs the framework's command tasks
+    /// on this agent, each in its own container, and is shut down once idle.
+    public internal(set) var isShared = false
     public internal(set) var phase: Phase = .launching
     public internal(set) var tasks: Set<String> = []
     var peer: PeerID?
     var launchedAt: Duration
     /// Launch events to deliver once the executor subscribes.
     var queued: [Agora_V1_Executor_Event] = []
+    /// Since when a shared executor has had no task left to run.
+    var idleSince: Duration?
 }
 
 /// One task's status updates, delivered to the master in order, one at a time,

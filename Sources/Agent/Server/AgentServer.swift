@@ -139,6 +139,12 @@ public actor AgentServer: Service {
                 Foundation.kill(-pid, SIGKILL)
                 if let isolator { Task { try? await isolator.destroy(containerID: containerID) } }
             }
+            // Tasks of a shared executor live in containers of their own.
+            if let isolator {
+                for containerID in checkpoint.tasks.compactMap(\.containerID) {
+                    Task { try? await isolator.destroy(containerID: containerID) }
+                }
+            }
             try? FileManager.default.removeItem(atPath: checkpointPath)
             return (fresh, [:])
         case .reconnect:
@@ -159,6 +165,10 @@ public actor AgentServer: Service {
 
     /// Memory the built-in executor process itself needs (its measured RSS is ~20 MB).
     static let builtInExecutorMemoryMB = 32.0
+    /// The container of a framework's shared command executor: memory for the executor
+    /// and its bookkeeping of many tasks; the cpu weight of a tenth of a core.
+    static let sharedExecutorMemoryMB = 64.0
+    static let sharedExecutorCPUs = 0.1
 
     /// Waits until the master has admitted this agent and returns its agent ID.
     public func waitUntilRegistered() async -> String {
@@ -293,7 +303,8 @@ public actor AgentServer: Service {
     private func annotateMemoryLimit(_ call: inout Agora_V1_Executor_Call) {
         guard let isolator, call.update.status.state == .taskFailed else { return }
         let key = ExecutorKey(frameworkID: call.frameworkID.value, executorID: call.executorID.value)
-        guard let containerID = core.executors[key]?.containerID,
+        let task = AgentTaskKey(frameworkID: key.frameworkID, taskID: call.update.status.taskID.value)
+        guard let containerID = core.tasks[task]?.containerID ?? core.executors[key]?.containerID,
               isolator.memoryLimitReached(containerID: containerID) else { return }
         call.update.status.reason = .containerLimitationMemory
         call.update.status.message = "memory limit exceeded: " + call.update.status.message
@@ -320,6 +331,8 @@ public actor AgentServer: Service {
                 heldMessages.append(.toExecutor(envelope, peer))
             case .launchExecutor(let launch):
                 launchExecutor(launch)
+            case .launchTask(let launch):
+                launchTask(launch)
             case .destroyContainer(let key, let containerID, let grace):
                 destroyContainer(key: key, containerID: containerID, grace: grace)
             case .checkpointUpdate, .checkpointAgentID:
@@ -353,14 +366,23 @@ public actor AgentServer: Service {
             environment["AGORA_EXECUTOR_ID"] = launch.key.executorID
             environment["AGORA_CONTAINER_ID"] = launch.containerID
             environment["AGORA_RECOVERY_TIMEOUT_SECONDS"] = String(options.executorRecoveryTimeout.seconds)
+            if launch.isShared { environment["AGORA_EXECUTOR_SHARED"] = "1" }
             if let first = launch.ports.first { environment["PORT"] = String(first) }
 
             if let isolator {
-                // The built-in executor lives in the container too; its own footprint is
-                // added so the task gets the memory it asked for.
-                let overhead = launch.program == .builtIn ? Self.builtInExecutorMemoryMB : 0
-                try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
-                                    memoryMB: launch.resources.mem.doubleValue + overhead, cfsQuota: options.cfsQuota)
+                if launch.isShared {
+                    // Its tasks have containers of their own; the executor's is for itself,
+                    // with the cpu weight of a tenth of a core and no quota, so that
+                    // starting and watching many tasks is never throttled.
+                    try isolator.create(containerID: launch.containerID, cpus: Self.sharedExecutorCPUs,
+                                        memoryMB: Self.sharedExecutorMemoryMB, cfsQuota: false)
+                } else {
+                    // The built-in executor lives in the container too; its own footprint is
+                    // added so the task gets the memory it asked for.
+                    let overhead = launch.program == .builtIn ? Self.builtInExecutorMemoryMB : 0
+                    try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
+                                        memoryMB: launch.resources.mem.doubleValue + overhead, cfsQuota: options.cfsQuota)
+                }
             }
             let spec: SpawnSpec
             switch launch.program {
@@ -399,6 +421,46 @@ public actor AgentServer: Service {
             if let isolator { Task { try? await isolator.destroy(containerID: launch.containerID) } }
             perform(core.executorLaunchFailed(launch.key, containerID: launch.containerID,
                                               message: "could not start the executor: \(error)", now: now))
+        }
+    }
+
+    /// Makes a command task's own container (sandbox and cgroup with the task's limits)
+    /// and hands the task to its shared executor with the container's directory,
+    /// cgroups and environment; if the container cannot be made, the task fails and the
+    /// executor never hears of it.
+    private func launchTask(_ launch: TaskContainerLaunch) {
+        guard let task = core.tasks[launch.task] else { return }
+        do {
+            let sandbox = try Sandbox.create(workDir: options.workDirectory, frameworkID: launch.executor.frameworkID,
+                                             executorID: launch.executor.executorID, containerID: launch.containerID).path
+            var environment = Sandbox.environment(sandbox: sandbox, taskID: launch.task.taskID,
+                                                  frameworkID: launch.task.frameworkID, agentID: core.agentID ?? "",
+                                                  hostname: core.configuration.agentInfo.hostname, ports: launch.ports,
+                                                  user: AgentCore.environment(of: task.info.command))
+            environment["HOME"] = environment["HOME"] ?? sandbox
+            if let first = launch.ports.first { environment["PORT"] = environment["PORT"] ?? String(first) }
+            var cgroups: [String] = []
+            if let isolator {
+                try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
+                                    memoryMB: launch.resources.mem.doubleValue, cfsQuota: options.cfsQuota)
+                cgroups = isolator.directories(containerID: launch.containerID)
+            }
+            var event = launch.event
+            event.launch.container.directory = sandbox
+            event.launch.container.cgroups = cgroups
+            event.launch.container.environment.variables = environment.sorted { $0.key < $1.key }.map { name, value in
+                var variable = Agora_V1_Environment.Variable()
+                variable.name = name
+                variable.value = value
+                return variable
+            }
+            var envelope = Agora_V1_Envelope()
+            envelope.executorEvent = event
+            heldMessages.append(.toExecutor(envelope, launch.peer))
+        } catch {
+            logger.error("could not make the container of task \(launch.task): \(error)")
+            perform(core.taskContainerFailed(launch.task, containerID: launch.containerID,
+                                             message: "could not make the task's container: \(error)", now: now))
         }
     }
 
@@ -441,7 +503,14 @@ public actor AgentServer: Service {
 
     private func destroyAllContainers() async {
         let isolator = isolator
+        // Command tasks of shared executors live in containers of their own.
+        let taskContainers = core.tasks.values.filter { !$0.state.isTerminal }.compactMap(\.containerID)
         await withTaskGroup(of: Void.self) { group in
+            if let isolator {
+                for containerID in taskContainers {
+                    group.addTask { try? await isolator.destroy(containerID: containerID) }
+                }
+            }
             for (containerID, pid) in containers {
                 let adopted = unsupervised[containerID] != nil
                 group.addTask {
@@ -633,10 +702,15 @@ struct AgentStateView: Codable {
         try? Sandbox(workDir: workDirectory, frameworkID: frameworkID, executorID: executorID, containerID: containerID).path
     }
 
-    /// Where the task's files are: the sandbox for a command task (whose built-in
-    /// executor is named after it) or a custom executor's task; `sandbox/tasks/<taskID>`
-    /// for a task of a group run by the built-in executor (see `BuiltInExecutor`).
+    /// Where the task's files are: the sandbox of its own container for a command task
+    /// (run by its framework's shared executor), the executor's sandbox for a custom
+    /// executor's task, `sandbox/tasks/<taskID>` for a task of a group run by the
+    /// built-in executor (see `BuiltInExecutor`).
     static func taskDirectory(_ task: AgentTask, containerID: String, isBuiltIn: Bool, workDirectory: String) -> String? {
+        if let own = task.containerID {
+            return sandbox(frameworkID: task.key.frameworkID, executorID: task.executorID, containerID: own,
+                           workDirectory: workDirectory)
+        }
         guard let sandbox = sandbox(frameworkID: task.key.frameworkID, executorID: task.executorID,
                                     containerID: containerID, workDirectory: workDirectory) else { return nil }
         let isCommandTask = !task.info.hasExecutor && task.executorID == task.key.taskID
