@@ -15,7 +15,8 @@ struct KillPolicyTests {
         let start = clock.now
         let status = await KillPolicy.terminate(processGroup: pid, gracePeriod: .seconds(20), monitor: monitor)
         #expect(status == .signaled(signal: SIGTERM))
-        #expect(clock.now - start < .seconds(5))
+        // Well inside the 20 s grace (a loaded test machine can stall a task for seconds).
+        #expect(clock.now - start < .seconds(15))
     }
 
     @Test("a group that ignores SIGTERM is SIGKILLed after the grace period, children included")

@@ -145,7 +145,8 @@ struct ProcessSpawnerTests {
         let start = clock.now
         let early = await monitor.waitForExit(pid, timeout: .milliseconds(200))
         #expect(early == nil)
-        #expect(clock.now - start < .seconds(5))
+        // Not the 30 s the process runs (a loaded test machine can stall a task for seconds).
+        #expect(clock.now - start < .seconds(15))
         kill(-pid, SIGKILL)
         #expect(await monitor.waitForExit(pid, timeout: .seconds(10)) == .signaled(signal: SIGKILL))
     }
