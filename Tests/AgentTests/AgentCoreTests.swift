@@ -163,6 +163,27 @@ private typealias S = AgentScenario
         #expect(s.core.executors[Self.executorKey]?.tasks.isEmpty == true)
     }
 
+    /// `agora run` tears its framework down right after TASK_FINISHED, and the
+    /// acknowledgement may never come: the ended task is forgotten at once, not when the
+    /// shared executor has gone.
+    @Test func aFrameworkShutDownBeforeTheLastAcknowledgementLeavesNoEndedTaskBehind() throws {
+        var s = S()
+        let peer = try s.runningTask("t1")
+        _ = s.update(peer, task: "t1", state: .taskFinished, uuid: S.uuid(1))
+
+        let directives = s.fromMaster { envelope in
+            var shutdown = Agora_V1_ShutdownFramework()
+            shutdown.agentID.value = S.agentID
+            shutdown.frameworkID.value = S.frameworkID
+            envelope.shutdownFramework = shutdown
+        }
+        #expect(S.destroyed(directives).contains(Self.executorKey))
+        #expect(s.core.executors[Self.executorKey]?.phase == .terminating)
+        #expect(s.core.tasks[Self.taskKey] == nil)
+        #expect(s.core.completedTasks.map(\.key) == [Self.taskKey])
+        #expect(s.core.completedTasks.first?.state == .taskFinished, "an ended task keeps its end")
+    }
+
     @Test func anIdleSharedExecutorIsShutDownAndTheNextTaskStartsANewOne() throws {
         var s = S { configuration in
             configuration.sharedExecutorIdleTimeout = .seconds(10)

@@ -300,8 +300,8 @@ struct SchedulerDriverTests {
 
         // The master stays silent: after 3 × 0.2 s the driver counts it as lost.
         #expect(try #require(await started.scheduler.callbacks.next()).isDisconnected)
-        let resubscribe = try #require(await master.nextCall(.subscribe))
-        #expect(resubscribe.call.frameworkID.value == "fw-1")
+        // A loaded machine may still deliver a retry of the first SUBSCRIBE here.
+        let resubscribe = try #require(await master.nextResubscribe(as: "fw-1"))
         try await master.sendSubscribed(to: resubscribe.peer, frameworkID: "fw-1", heartbeatSeconds: 15)
         #expect(try #require(await started.scheduler.callbacks.first { $0.subscribedID != nil }).subscribedID == "fw-1")
 
@@ -320,8 +320,8 @@ struct SchedulerDriverTests {
         try await master.send(error, to: started.subscribe.peer)
         #expect(try #require(await started.scheduler.callbacks.next()).errorMessage == error.error.message)
         #expect(try #require(await started.scheduler.callbacks.next()).isDisconnected)
-        let resubscribe = try #require(await master.nextCall(.subscribe))
-        #expect(resubscribe.call.frameworkID.value == "fw-1")
+        // A loaded machine may still deliver a retry of the first SUBSCRIBE here.
+        #expect(await master.nextResubscribe(as: "fw-1") != nil)
 
         await started.driver.stop(failover: true)
         await master.shutdown()

@@ -594,7 +594,9 @@ public struct AgentCore: Sendable {
         }
         // The framework is gone: nobody will acknowledge its updates.
         for key in streams.keys where key.frameworkID == frameworkID { streams[key] = nil }
-        for key in tasks.keys where key.frameworkID == frameworkID { tasks[key]?.state = .taskKilled }
+        for key in tasks.keys where key.frameworkID == frameworkID && tasks[key]?.state.isTerminal == false {
+            tasks[key]?.state = .taskKilled
+        }
         forgetFinishedTasks(of: frameworkID)
     }
 
@@ -740,8 +742,10 @@ public struct AgentCore: Sendable {
         for key in tasks.keys.sorted() where key.frameworkID == frameworkID {
             guard let task = tasks[key], task.state.isTerminal, streams[key] == nil else { continue }
             let executorKey = ExecutorKey(frameworkID: frameworkID, executorID: task.executorID)
-            if let executor = executors[executorKey], executor.phase != .terminating,
-               executor.isShared || executor.tasks.count > 1 {
+            // A shared executor's task lives in a container of its own: once it has ended,
+            // nothing of it waits for the executor, even one being shut down.
+            if let executor = executors[executorKey],
+               executor.isShared || (executor.phase != .terminating && executor.tasks.count > 1) {
                 executors[executorKey]?.tasks.remove(key.taskID)
                 tasks[key]?.endedContainer = .init(containerID: executor.containerID, isBuiltIn: executor.isBuiltIn)
             } else if executors[executorKey] != nil {

@@ -36,6 +36,12 @@ final class FakeMaster: Sendable {
         await calls.first(within: timeout) { $0.call.type == type }
     }
 
+    /// The next SUBSCRIBE that names framework `id`: a re-subscription, not a late retry
+    /// of the first SUBSCRIBE (which names none).
+    func nextResubscribe(as id: String, within timeout: Duration = .seconds(10)) async -> ReceivedCall? {
+        await calls.first(within: timeout) { $0.call.type == .subscribe && $0.call.frameworkID.value == id }
+    }
+
     /// The next call that is not a SUBSCRIBE retry (a loaded machine may answer the
     /// first SUBSCRIBE later than the driver's retry interval).
     func nextNonSubscribeCall(within timeout: Duration = .seconds(10)) async -> ReceivedCall? {
