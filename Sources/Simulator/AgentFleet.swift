@@ -37,6 +37,9 @@ public struct FleetCounters: Sendable, Equatable {
 /// the master refuses it. Messages are matched to agents by the agent ID (or the
 /// registration token) they carry, so any number of agents can share a connection.
 public struct AgentFleet: Sendable {
+    /// The executor a simulated agent names for command tasks.
+    static let sharedCommandExecutorID = "agora-commands-1"
+
     public let configuration: FleetConfiguration
     public private(set) var counters = FleetCounters()
 
@@ -287,7 +290,9 @@ public struct AgentFleet: Sendable {
         let frameworkID = message.frameworkInfo.id.value
         agents[index].frameworks[frameworkID] = message.frameworkInfo
         let task = message.task
-        let executorID = task.hasExecutor ? task.executor.executorID.value : task.taskID.value
+        // A real agent runs a framework's command tasks in one shared executor (the first
+        // it starts is `agora-commands-1`), and reports that one executor.
+        let executorID = task.hasExecutor ? task.executor.executorID.value : Self.sharedCommandExecutorID
         startTask(task, frameworkID: frameworkID, executorID: executorID, agent: index, now: now)
     }
 

@@ -135,7 +135,8 @@ struct AgentFleetTests {
         #expect(sent.count == 1)
         let update = sent[0].0.statusUpdate
         #expect(update.status.state == .taskRunning && update.status.uuid.count == 16)
-        #expect(update.frameworkID.value == "F1" && update.agentID.value == "m1-S1" && update.status.executorID.value == "t1")
+        #expect(update.frameworkID.value == "F1" && update.agentID.value == "m1-S1"
+                && update.status.executorID.value == "agora-commands-1")
         #expect(fleet.activeTaskCount == 1)
         #expect(fleet.taskIDs(of: 1) == ["t1"])
 
@@ -165,7 +166,7 @@ struct AgentFleetTests {
         #expect(report.tasks[1].statusUpdateState == .taskRunning && !report.tasks[1].statusUpdateUuid.isEmpty)
         #expect(report.tasks[0].statusUpdateUuid.isEmpty)
         #expect(report.frameworks.map(\.id.value) == ["F1"])
-        #expect(report.executorInfos.map(\.executorID.value) == ["t1", "t2"])
+        #expect(report.executorInfos.map(\.executorID.value) == ["agora-commands-1"], "one shared command executor")
         #expect(fleet.registeredCount == 0)
 
         var directives: [FleetDirective] = []
