@@ -55,6 +55,35 @@ struct ClusterProcessTests {
         }
     }
 
+    /// The agent destroys a container with SIGTERM first; the executor then ends its
+    /// tasks before it exits, so none outlives it even without cgroups (each task runs
+    /// in its own process group, out of reach of a signal to the executor's).
+    @Test func aSIGTERMedExecutorEndsItsTasksBeforeItExits() async throws {
+        // posix: with cgroups the agent would kill the task through its container anyway.
+        try await TestCluster.with(agentResources: ["cpus:2;mem:2048"], agentFlags: ["--isolation", "posix"]) { cluster in
+            let run = try cluster.run(["--", "sleep 300"])
+            let running = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            let pidText = try #require(running.components(separatedBy: "started as pid ").last?.prefix { $0.isNumber })
+            let task = try #require(pid_t(pidText))
+            let stat = try String(contentsOfFile: "/proc/\(task)/stat", encoding: .utf8)
+            // Fields after the command name: state, then the parent's pid.
+            let afterName = try #require(stat.split(separator: ")").last?.split(separator: " "))
+            let executor = try #require(pid_t(afterName[1]))
+            let comm = try String(contentsOfFile: "/proc/\(executor)/comm", encoding: .utf8)
+            try #require(comm.hasPrefix("agora-executor"), "the task's parent is \(comm)")
+
+            kill(executor, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(15)
+            while kill(task, 0) == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(kill(task, 0) != 0, "task \(task) outlived its executor's SIGTERM")
+            // The task's end reaches the framework, from the executor or from the agent.
+            #expect(await run.waitForExit(timeout: .seconds(15)) != nil, "stdout: \(run.stdout)")
+            #expect(run.stdout.contains("TASK_KILLED") || run.stdout.contains("TASK_FAILED"), "stdout: \(run.stdout)")
+        }
+    }
+
     @Test func aCommandThatExitsThreeFailsWithExitCodeThree() async throws {
         try await TestCluster.with { cluster in
             let run = try cluster.run(["--", "exit 3"])
