@@ -182,16 +182,15 @@ public actor BuiltInExecutor {
             report(taskID, state: .taskKilled, message: "the executor is shutting down")
             return
         }
-        var environment = ProcessInfo.processInfo.environment
+        // A task with a container of its own comes with its whole environment, its own
+        // variables included; otherwise it inherits the executor's.
+        var environment: [String: String]
         if let container {
-            environment = [:]
-            for variable in container.environment.variables where !variable.name.isEmpty {
-                environment[variable.name] = variable.value
-            }
-        }
-        environment["AGORA_TASK_ID"] = taskID
-        for variable in task.command.environment.variables where !variable.name.isEmpty {
-            environment[variable.name] = variable.value
+            environment = container.environment.dictionary
+        } else {
+            environment = ProcessInfo.processInfo.environment
+            environment["AGORA_TASK_ID"] = taskID
+            environment.merge(task.command.environment.dictionary) { _, own in own }
         }
         // A task with a container of its own uses the directory made for it; in a group
         // each task gets its own directory; a single task uses the sandbox.

@@ -50,10 +50,7 @@ struct HealthCheckSpec: Sendable, Equatable {
             guard !executable.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw HealthCheckError("the COMMAND health check has no command")
             }
-            var checkEnvironment = environment
-            for variable in command.environment.variables where !variable.name.isEmpty {
-                checkEnvironment[variable.name] = variable.value
-            }
+            let checkEnvironment = environment.merging(command.environment.dictionary) { _, own in own }
             probe = .command(SpawnSpec(command: executable, shell: shell,
                                        arguments: shell ? [] : Array(command.arguments.dropFirst()),
                                        environment: checkEnvironment, workingDirectory: directory,

@@ -89,6 +89,20 @@ struct KnownBugScenarios {
         cluster.handle(envelope, from: agentPeer)
     }
 
+    /// A master of run 1 with one registered agent (`info`, its ID filled in) and one
+    /// subscribed framework.
+    static func start(resources: String) throws -> (Cluster, info: Agora_V1_AgentInfo, frameworkID: String) {
+        var cluster = Cluster(run: 1)
+        var info = Agora_V1_AgentInfo()
+        info.hostname = "host0"
+        info.resources = Wire.bag(resources).proto
+        register(&cluster, info: info, reregister: false)
+        info.id.value = try #require(cluster.master.agents.keys.first)
+        subscribe(&cluster, id: nil)
+        let frameworkID = try #require(cluster.master.frameworks.keys.first)
+        return (cluster, info, frameworkID)
+    }
+
     static func subscribe(_ cluster: inout Cluster, id: String?) {
         var call = Agora_V1_Scheduler_Call()
         call.type = .subscribe
@@ -113,15 +127,8 @@ struct KnownBugScenarios {
     /// naming its agent (registered, not running it), must answer TASK_GONE, as Mesos.
     @Test("reconciling a task its registered agent does not run answers TASK_GONE after a master restart")
     func reconcileAnswersGoneForTaskItsAgentLacks() throws {
-        var cluster = Cluster(run: 1)
-        var info = Agora_V1_AgentInfo()
-        info.hostname = "host0"
-        info.resources = Wire.bag("cpus:2;mem:1024").proto
-        Self.register(&cluster, info: info, reregister: false)
-        let agentID = try #require(cluster.master.agents.keys.first)
-        info.id.value = agentID
-        Self.subscribe(&cluster, id: nil)
-        let frameworkID = try #require(cluster.master.frameworks.keys.first)
+        var (cluster, info, frameworkID) = try Self.start(resources: "cpus:2;mem:1024")
+        let agentID = info.id.value
         cluster.advance(to: .seconds(1))
         let offer = try #require(cluster.events(to: Self.frameworkPeer).flatMap(\.offers.offers).first)
 
@@ -183,14 +190,8 @@ struct KnownBugScenarios {
     /// issue is not recorded and this fails: then drop the bug and its workaround.
     @Test("known bug: a launch crossing its executor's exit leaves the relaunched executor unaccounted")
     func launchCrossingExecutorExit() throws {
-        var cluster = Cluster(run: 1)
-        var info = Agora_V1_AgentInfo()
-        info.hostname = "host0"
-        info.resources = Wire.bag("cpus:3;mem:1024").proto
-        Self.register(&cluster, info: info, reregister: false)
-        let agentID = try #require(cluster.master.agents.keys.first)
-        Self.subscribe(&cluster, id: nil)
-        let frameworkID = try #require(cluster.master.frameworks.keys.first)
+        var (cluster, info, frameworkID) = try Self.start(resources: "cpus:3;mem:1024")
+        let agentID = info.id.value
 
         var executor = Agora_V1_ExecutorInfo()
         executor.type = .custom

@@ -9,7 +9,7 @@ import Messaging
 /// re-sending every update until the agent acknowledges it (as `ExecutorSession` does).
 struct SimulatedExecutor {
     /// `shared`: a framework's command executor, which runs until the agent shuts it down.
-    enum Kind: String { case command, group, custom, shared }
+    enum Kind: String { case group, custom, shared }
 
     struct RunningTask {
         var state: Agora_V1_TaskState
@@ -121,7 +121,7 @@ struct SimulatedExecutor {
         }
         let allDone = taskOrder.allSatisfy { tasks[$0]?.state.isTerminal ?? true } && pending.isEmpty
         switch kind {
-        case .command, .group:
+        case .group:
             if allDone, !taskOrder.isEmpty {
                 exit(at: now + rng.milliseconds(5...100), status: 0, description: "exited with status 0")
             }

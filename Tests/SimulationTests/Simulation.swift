@@ -551,7 +551,7 @@ struct Simulation {
         let pid = nextPID
         let kind: SimulatedExecutor.Kind = switch launch.program {
         case .custom: .custom
-        case .builtIn: launch.isShared ? .shared : launch.taskID == nil ? .group : .command
+        case .builtIn: launch.isShared ? .shared : .group
         }
         let immortal = kind == .custom && settings.workarounds.contains(.executorExitCrossesLaunch)
         if rng.chance(0.01), !immortal {

@@ -41,23 +41,27 @@ enum ProcReader {
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         var master = 0, agents = 0, executors = 0
         var agentPIDs: Set<Int32> = []
-        let all = pids()
-        for pid in all {
-            guard let role = ProcFiles.clusterRole(arguments(of: pid), workDirectory: workDirectory),
-                  let ticks = ProcFiles.cpuTicks(stat: String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)) else { continue }
-            if role == "master" {
+        // One read of each process; executors are told apart by their parent, an agent.
+        var candidates: [(parent: Int32, ticks: ProcessCPUTicks)] = []
+        for pid in pids() {
+            let arguments = arguments(of: pid)
+            let stat = String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)
+            guard let ticks = ProcFiles.cpuTicks(stat: stat) else { continue }
+            switch ProcFiles.clusterRole(arguments, workDirectory: workDirectory) {
+            case "master"?:
                 master += ticks.own
-            } else {
+            case _?:
                 agentPIDs.insert(pid)
                 agents += ticks.own
                 executors += ticks.children
+            case nil:
+                if ProcFiles.isAgoraExecutor(arguments), let parent = ProcFiles.parentPID(stat: stat) {
+                    candidates.append((parent, ticks))
+                }
             }
         }
-        for pid in all {
-            let stat = String(decoding: read("/proc/\(pid)/stat"), as: UTF8.self)
-            guard let parent = ProcFiles.parentPID(stat: stat), agentPIDs.contains(parent),
-                  ProcFiles.isAgoraExecutor(arguments(of: pid)), let ticks = ProcFiles.cpuTicks(stat: stat) else { continue }
-            executors += ticks.own + ticks.children
+        for candidate in candidates where agentPIDs.contains(candidate.parent) {
+            executors += candidate.ticks.own + candidate.ticks.children
         }
         return (Double(master) / ticksPerSecond, Double(agents) / ticksPerSecond, Double(executors) / ticksPerSecond)
     }

@@ -361,7 +361,7 @@ public struct AgentCore: Sendable {
                 var info = task.executor
                 info.frameworkID.value = frameworkID
                 startExecutor(executorKey, info: info, program: .custom(task.executor.command),
-                              frameworkInfo: message.frameworkInfo, tasks: [task], taskID: nil, now: now)
+                              frameworkInfo: message.frameworkInfo, tasks: [task], now: now)
             }
         } else {
             // Command tasks run in their framework's shared built-in executor, each in
@@ -390,8 +390,8 @@ public struct AgentCore: Sendable {
         info.frameworkID.value = frameworkID
         info.name = "command executor of framework \(frameworkID)"
         let key = ExecutorKey(frameworkID: frameworkID, executorID: info.executorID.value)
-        startExecutor(key, info: info, program: .builtIn, frameworkInfo: frameworkInfo, tasks: [], taskID: nil,
-                      now: now, shared: true)
+        startExecutor(key, info: info, program: .builtIn, frameworkInfo: frameworkInfo, tasks: [], now: now,
+                      shared: true)
         return key
     }
 
@@ -406,7 +406,7 @@ public struct AgentCore: Sendable {
             info.frameworkID.value = frameworkID
             let program: ExecutorProgram = info.type == .custom && info.hasCommand ? .custom(info.command) : .builtIn
             startExecutor(executorKey, info: info, program: program, frameworkInfo: message.frameworkInfo,
-                          tasks: group.tasks, taskID: nil, now: now)
+                          tasks: group.tasks, now: now)
         }
         var launched: [String] = []
         for task in group.tasks {
@@ -429,8 +429,7 @@ public struct AgentCore: Sendable {
 
     private mutating func startExecutor(_ key: ExecutorKey, info: Agora_V1_ExecutorInfo, program: ExecutorProgram,
                                         frameworkInfo: Agora_V1_FrameworkInfo, tasks: [Agora_V1_TaskInfo],
-                                        taskID: String?, now: Duration, environment: [String: String] = [:],
-                                        shared: Bool = false) {
+                                        now: Duration, shared: Bool = false) {
         containerCounter += 1
         let containerID = "\(agentID ?? "agent")-C\(containerCounter)"
         var resources = (try? Resources(proto: info.resources)) ?? Resources()
@@ -445,7 +444,7 @@ public struct AgentCore: Sendable {
         counters.executorsLaunched += 1
         directives.append(.launchExecutor(ExecutorLaunch(
             key: key, containerID: containerID, program: program, executorInfo: info, frameworkInfo: frameworkInfo,
-            resources: resources, ports: ports, taskID: taskID, environment: environment, isShared: shared)))
+            resources: resources, ports: ports, isShared: shared)))
     }
 
     private mutating func deliverOrQueue(_ event: Agora_V1_Executor_Event, to key: ExecutorKey, taskIDs: [String]) {
@@ -457,14 +456,6 @@ public struct AgentCore: Sendable {
             executor.queued.append(event)
             executors[key] = executor
         }
-    }
-
-    static func environment(of command: Agora_V1_CommandInfo) -> [String: String] {
-        var environment: [String: String] = [:]
-        for variable in command.environment.variables where !variable.name.isEmpty {
-            environment[variable.name] = variable.value
-        }
-        return environment
     }
 
     // MARK: - Executors
@@ -505,14 +496,7 @@ public struct AgentCore: Sendable {
             sendToExecutor(event, peer: peer)
             return
         }
-        let task = event.launch.task
-        let taskResources = (try? Resources(proto: task.resources)) ?? Resources()
-        var envelope = Agora_V1_Envelope()
-        envelope.executorEvent = event
-        directives.append(.launchTask(TaskContainerLaunch(
-            task: AgentTaskKey(frameworkID: key.frameworkID, taskID: task.taskID.value), executor: key,
-            containerID: event.launch.container.containerID, resources: taskResources,
-            ports: taskResources.ports.ranges.flatMap { Array($0) }, event: event, peer: peer)))
+        directives.append(.launchTask(TaskContainerLaunch(executor: key, event: event, peer: peer)))
     }
 
     private mutating func executorUpdate(_ key: ExecutorKey, _ status: Agora_V1_TaskStatus, peer: PeerID, now: Duration) {
@@ -663,9 +647,11 @@ public struct AgentCore: Sendable {
     private mutating func enqueueUpdate(_ key: AgentTaskKey, status: Agora_V1_TaskStatus, now: Duration) {
         tasks[key]?.state = status.state
         if status.state.isTerminal, let task = tasks[key], let containerID = task.containerID {
-            // Whatever the ended task left running in its container goes with it.
-            directives.append(.destroyContainer(key: ExecutorKey(frameworkID: key.frameworkID, executorID: task.executorID),
-                                                containerID: containerID, gracePeriod: .zero))
+            // The ended task's container goes as an ended executor's does: whatever it left
+            // running now, its sandbox after the retention period.
+            let executorKey = ExecutorKey(frameworkID: key.frameworkID, executorID: task.executorID)
+            directives.append(.destroyContainer(key: executorKey, containerID: containerID, gracePeriod: .zero))
+            directives.append(.scheduleSandboxRemoval(key: executorKey, containerID: containerID))
         }
         var update = Agora_V1_StatusUpdate()
         update.agentID.value = agentID ?? ""
@@ -750,9 +736,6 @@ public struct AgentCore: Sendable {
                 tasks[key]?.endedContainer = .init(containerID: executor.containerID, isBuiltIn: executor.isBuiltIn)
             } else if executors[executorKey] != nil {
                 continue  // the executor still runs; keep the task until it ends
-            }
-            if let containerID = task.containerID {
-                directives.append(.scheduleSandboxRemoval(key: executorKey, containerID: containerID))
             }
             if let forgotten = tasks.removeValue(forKey: key) {
                 completedTasks.append(forgotten)

@@ -56,10 +56,6 @@ public struct ExecutorLaunch: Sendable, Equatable {
     public var resources: Resources
     /// Host ports assigned to the tasks (`PORT0`, `PORT1`, … in the environment).
     public var ports: [UInt64]
-    /// The task ID, for single-task executors (`AGORA_TASK_ID`).
-    public var taskID: String?
-    /// Extra environment from the task's command (command executor only).
-    public var environment: [String: String]
     /// The framework's shared command executor (`AGORA_EXECUTOR_SHARED`), which starts
     /// each task in a container of its own (see ``TaskContainerLaunch``).
     public var isShared = false
@@ -70,17 +66,20 @@ public struct ExecutorLaunch: Sendable, Equatable {
 /// with its directory, cgroups and environment, and sends it. If the container cannot
 /// be made, it reports that with `AgentCore.taskContainerFailed` and sends nothing.
 public struct TaskContainerLaunch: Sendable, Equatable {
-    public var task: AgentTaskKey
     public var executor: ExecutorKey
-    /// The task's own container.
-    public var containerID: String
-    /// What the task's container may use: the task's resources.
-    public var resources: Resources
-    /// Host ports assigned to the task.
-    public var ports: [UInt64]
-    /// The LAUNCH event, whose `container` names `containerID`.
+    /// The LAUNCH event, whose `container` names the task's own container.
     public var event: Agora_V1_Executor_Event
     public var peer: PeerID
+
+    public var task: AgentTaskKey {
+        AgentTaskKey(frameworkID: executor.frameworkID, taskID: event.launch.task.taskID.value)
+    }
+    /// The task's own container.
+    public var containerID: String { event.launch.container.containerID }
+    /// What the task's container may use: the task's resources.
+    public var resources: Resources { (try? Resources(proto: event.launch.task.resources)) ?? Resources() }
+    /// Host ports assigned to the task.
+    public var ports: [UInt64] { resources.ports.ranges.flatMap { Array($0) } }
 }
 
 /// What the agent's core asks its shell to do.

@@ -356,18 +356,14 @@ public actor AgentServer: Service {
             if launch.program == .builtIn { try Self.checkBuiltInExecutor(at: options.builtInExecutorPath) }
             let sandbox = try Sandbox.create(workDir: options.workDirectory, frameworkID: launch.key.frameworkID,
                                              executorID: launch.key.executorID, containerID: launch.containerID).path
-            var environment = Sandbox.environment(sandbox: sandbox, taskID: launch.taskID ?? "",
-                                                  frameworkID: launch.key.frameworkID, agentID: core.agentID ?? "",
-                                                  hostname: core.configuration.agentInfo.hostname,
-                                                  ports: launch.ports, user: launch.environment)
-            if launch.taskID == nil { environment["AGORA_TASK_ID"] = nil }
-            environment["HOME"] = environment["HOME"] ?? sandbox
+            var environment = taskEnvironment(sandbox: sandbox, taskID: "", frameworkID: launch.key.frameworkID,
+                                              ports: launch.ports)
+            environment["AGORA_TASK_ID"] = nil
             environment["AGORA_AGENT_ENDPOINT"] = executorEndpoint
             environment["AGORA_EXECUTOR_ID"] = launch.key.executorID
             environment["AGORA_CONTAINER_ID"] = launch.containerID
             environment["AGORA_RECOVERY_TIMEOUT_SECONDS"] = String(options.executorRecoveryTimeout.seconds)
             if launch.isShared { environment["AGORA_EXECUTOR_SHARED"] = "1" }
-            if let first = launch.ports.first { environment["PORT"] = String(first) }
 
             if let isolator {
                 if launch.isShared {
@@ -391,7 +387,7 @@ public actor AgentServer: Service {
                                  workingDirectory: sandbox, stdoutPath: sandbox + "/executor.stdout",
                                  stderrPath: sandbox + "/executor.stderr")
             case .custom(let command):
-                environment.merge(AgentCore.environment(of: command)) { _, new in new }
+                environment.merge(command.environment.dictionary) { _, new in new }
                 let shell = !command.hasShell || command.shell
                 // Without a shell, `arguments` is the whole argv (Mesos convention).
                 spec = SpawnSpec(command: shell || !command.value.isEmpty ? command.value : command.arguments.first ?? "",
@@ -433,27 +429,20 @@ public actor AgentServer: Service {
         do {
             let sandbox = try Sandbox.create(workDir: options.workDirectory, frameworkID: launch.executor.frameworkID,
                                              executorID: launch.executor.executorID, containerID: launch.containerID).path
-            var environment = Sandbox.environment(sandbox: sandbox, taskID: launch.task.taskID,
-                                                  frameworkID: launch.task.frameworkID, agentID: core.agentID ?? "",
-                                                  hostname: core.configuration.agentInfo.hostname, ports: launch.ports,
-                                                  user: AgentCore.environment(of: task.info.command))
-            environment["HOME"] = environment["HOME"] ?? sandbox
-            if let first = launch.ports.first { environment["PORT"] = environment["PORT"] ?? String(first) }
+            let environment = taskEnvironment(sandbox: sandbox, taskID: launch.task.taskID,
+                                              frameworkID: launch.task.frameworkID, ports: launch.ports,
+                                              user: task.info.command.environment.dictionary)
+            let resources = launch.resources
             var cgroups: [String] = []
             if let isolator {
-                try isolator.create(containerID: launch.containerID, cpus: launch.resources.cpus.doubleValue,
-                                    memoryMB: launch.resources.mem.doubleValue, cfsQuota: options.cfsQuota)
+                try isolator.create(containerID: launch.containerID, cpus: resources.cpus.doubleValue,
+                                    memoryMB: resources.mem.doubleValue, cfsQuota: options.cfsQuota)
                 cgroups = isolator.directories(containerID: launch.containerID)
             }
             var event = launch.event
             event.launch.container.directory = sandbox
             event.launch.container.cgroups = cgroups
-            event.launch.container.environment.variables = environment.sorted { $0.key < $1.key }.map { name, value in
-                var variable = Agora_V1_Environment.Variable()
-                variable.name = name
-                variable.value = value
-                return variable
-            }
+            event.launch.container.environment = Agora_V1_Environment(environment)
             var envelope = Agora_V1_Envelope()
             envelope.executorEvent = event
             heldMessages.append(.toExecutor(envelope, launch.peer))
@@ -462,6 +451,19 @@ public actor AgentServer: Service {
             perform(core.taskContainerFailed(launch.task, containerID: launch.containerID,
                                              message: "could not make the task's container: \(error)", now: now))
         }
+    }
+
+    /// The environment of a task (or of an executor, which passes it on to its tasks) in
+    /// `sandbox`: `Sandbox.environment`, plus `HOME` (the sandbox) and `PORT` (the first
+    /// port) unless the task sets them.
+    private func taskEnvironment(sandbox: String, taskID: String, frameworkID: String, ports: [UInt64],
+                                 user: [String: String] = [:]) -> [String: String] {
+        var environment = Sandbox.environment(sandbox: sandbox, taskID: taskID, frameworkID: frameworkID,
+                                              agentID: core.agentID ?? "", hostname: core.configuration.agentInfo.hostname,
+                                              ports: ports, user: user)
+        environment["HOME"] = environment["HOME"] ?? sandbox
+        if let first = ports.first { environment["PORT"] = environment["PORT"] ?? String(first) }
+        return environment
     }
 
     /// Fails, before any sandbox or cgroup is made, when the built-in executor program

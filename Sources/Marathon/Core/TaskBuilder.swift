@@ -29,14 +29,8 @@ public enum TaskBuilder {
             command.value = app.cmd ?? ""
         }
         if let user = app.user { command.user = user }
-        command.environment.variables = environment(app: app, taskID: taskID, hostname: hostname, ports: granted.ports)
-            .sorted { $0.key < $1.key }
-            .map { name, value in
-                var variable = Agora_V1_Environment.Variable()
-                variable.name = name
-                variable.value = value
-                return variable
-            }
+        command.environment = Agora_V1_Environment(environment(app: app, taskID: taskID, hostname: hostname,
+                                                               ports: granted.ports))
         command.uris = app.fetch.map { fetch in
             var uri = Agora_V1_CommandInfo.URI()
             uri.value = fetch.uri
