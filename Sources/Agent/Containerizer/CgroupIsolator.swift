@@ -178,14 +178,24 @@ enum CgroupFiles {
 
     /// Creates the directory `path` whose parent normally exists (a container's cgroup
     /// below the root the isolator made at start): one `mkdir`, walking down from `/`
-    /// only when the parent has gone. An existing directory is fine.
-    static func makeChildDirectory(_ path: String) throws(CgroupError) {
-        guard mkdir(path, 0o755) != 0 else { return }
+    /// only when the parent has gone. An existing directory is fine; returns whether
+    /// the directory is new (a new cgroup starts with the kernel's default settings).
+    @discardableResult
+    static func makeChildDirectory(_ path: String) throws(CgroupError) -> Bool {
+        guard mkdir(path, 0o755) != 0 else { return true }
         switch errno {
-        case EEXIST: return
-        case ENOENT: try makeDirectory(path)
+        case EEXIST: return false
+        case ENOENT:
+            try makeDirectory(path)
+            return true
         default: throw CgroupError(.io, "cannot create cgroup \(path): \(GlibcExtensions.errorText(errno))")
         }
+    }
+
+    /// Removes those of `directories` that are empty or already gone; returns the others
+    /// (busy, or not removable for another reason), for ``killAndRemove(_:containerID:)``.
+    static func removeEmpty(_ directories: [String]) -> [String] {
+        directories.filter { rmdir($0) != 0 && errno != ENOENT }
     }
 
     /// SIGKILLs the processes in `directories` until all are empty (about 5 s at most),

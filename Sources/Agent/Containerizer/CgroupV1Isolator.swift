@@ -15,6 +15,10 @@ public struct CgroupV1Isolator: CgroupIsolator {
     let cpuacctMount: String?
     let pidsMount: String?
     let freezerMount: String?
+    /// Whether the kernel has CFS bandwidth control (`cpu.cfs_quota_us`).
+    let hasCFSQuota: Bool
+    /// Whether the kernel accounts swap (`memory.memsw.limit_in_bytes`).
+    let hasMemsw: Bool
 
     /// Checks that the cpu and memory hierarchies exist and creates `<mount>/<root>` in
     /// every hierarchy used; throws when that is impossible (read-only, not root).
@@ -29,6 +33,13 @@ public struct CgroupV1Isolator: CgroupIsolator {
         cpuacctMount = layout.v1Mounts["cpuacct"]
         pidsMount = layout.v1Mounts["pids"]
         freezerMount = layout.v1Mounts["freezer"]
+        hasCFSQuota = CgroupFiles.exists("\(cpu)/cpu.cfs_quota_us")
+        hasMemsw = CgroupFiles.exists("\(memory)/memory.memsw.limit_in_bytes")
+        var distinct: [String] = []
+        for mount in [cpu, memory, cpuacctMount, pidsMount, freezerMount].compactMap({ $0 }) where !distinct.contains(mount) {
+            distinct.append(mount)
+        }
+        mounts = distinct
         for mount in mounts {
             do {
                 try CgroupFiles.makeDirectory("\(mount)/\(root)")
@@ -39,13 +50,7 @@ public struct CgroupV1Isolator: CgroupIsolator {
     }
 
     /// Distinct mount points in use (`cpu` and `cpuacct` are often mounted together).
-    var mounts: [String] {
-        var seen: [String] = []
-        for mount in [cpuMount, memoryMount, cpuacctMount, pidsMount, freezerMount].compactMap({ $0 }) where !seen.contains(mount) {
-            seen.append(mount)
-        }
-        return seen
-    }
+    let mounts: [String]
 
     func directory(_ mount: String, _ containerID: String) -> String {
         "\(mount)/\(root)/\(containerID)"
@@ -58,24 +63,26 @@ public struct CgroupV1Isolator: CgroupIsolator {
     public func create(containerID: String, cpus: Double, memoryMB: Double, cfsQuota: Bool) throws(CgroupError) {
         try CgroupFiles.validate(containerID: containerID)
         try CgroupFiles.validate(cpus: cpus, memoryMB: memoryMB)
+        var isNew = true
         for mount in mounts {
-            try CgroupFiles.makeChildDirectory(directory(mount, containerID))
+            if try !CgroupFiles.makeChildDirectory(directory(mount, containerID)) { isNew = false }
         }
         let cpu = directory(cpuMount, containerID)
         try CgroupFiles.write(String(CgroupFiles.shares(cpus: cpus)), to: cpu + "/cpu.shares")
         if cfsQuota {
             try CgroupFiles.write(String(CgroupFiles.cfsPeriod), to: cpu + "/cpu.cfs_period_us")
             try CgroupFiles.write(String(CgroupFiles.cfsQuota(cpus: cpus)), to: cpu + "/cpu.cfs_quota_us")
-        } else if CgroupFiles.exists(cpu + "/cpu.cfs_quota_us") {
+        } else if hasCFSQuota, !isNew {
+            // A new cgroup has no quota (-1); an existing one may have had one.
             try CgroupFiles.write("-1", to: cpu + "/cpu.cfs_quota_us")
         }
 
         let memory = directory(memoryMount, containerID)
         let limit = String(CgroupFiles.memoryBytes(megabytes: memoryMB))
-        // memory+swap must stay ≥ memory: raise it first when growing, set it last when shrinking.
+        // memory+swap must stay ≥ memory: raise it first when growing (a new cgroup has
+        // no limits, so there is nothing to raise), set it last when shrinking.
         let memsw = memory + "/memory.memsw.limit_in_bytes"
-        let hasMemsw = CgroupFiles.exists(memsw)
-        if hasMemsw { try? CgroupFiles.write(limit, to: memsw) }
+        if hasMemsw, !isNew { try? CgroupFiles.write(limit, to: memsw) }
         try CgroupFiles.write(limit, to: memory + "/memory.limit_in_bytes")
         if hasMemsw { try CgroupFiles.write(limit, to: memsw) }
     }
@@ -119,16 +126,19 @@ public struct CgroupV1Isolator: CgroupIsolator {
 
     public func destroy(containerID: String) async throws(CgroupError) {
         try CgroupFiles.validate(containerID: containerID)
-        if let freezerMount {
+        // A task container whose task has ended is empty, and goes with one rmdir per hierarchy.
+        let busy = CgroupFiles.removeEmpty(mounts.map { directory($0, containerID) })
+        guard !busy.isEmpty else { return }
+        if let freezerMount, busy.contains(directory(freezerMount, containerID)) {
             await killFrozen(directory(freezerMount, containerID))
         }
-        try await CgroupFiles.killAndRemove(mounts.map { directory($0, containerID) }, containerID: containerID)
+        try await CgroupFiles.killAndRemove(busy, containerID: containerID)
     }
 
     /// Freezes the cgroup so nothing can fork, SIGKILLs everything, and thaws it so the
     /// kills are delivered. Best effort: the kill loop afterwards catches the rest.
-    /// An empty cgroup (a task container whose task has ended) is left alone: freezing
-    /// and thawing flip a kernel static key, which interrupts every CPU.
+    /// An empty cgroup is left alone: freezing and thawing flip a kernel static key,
+    /// which interrupts every CPU.
     private func killFrozen(_ freezer: String) async {
         guard CgroupFiles.exists(freezer), !CgroupFiles.processes(in: freezer).isEmpty else { return }
         guard (try? CgroupFiles.write("FROZEN", to: freezer + "/freezer.state")) != nil else { return }

@@ -110,6 +110,7 @@ public struct CgroupV2Isolator: CgroupIsolator {
     public func destroy(containerID: String) async throws(CgroupError) {
         try CgroupFiles.validate(containerID: containerID)
         let cgroup = directory(containerID)
+        guard !CgroupFiles.removeEmpty([cgroup]).isEmpty else { return }
         // cgroup.kill (Linux 5.14+) kills every process atomically, forks included.
         if CgroupFiles.exists(cgroup + "/cgroup.kill") {
             try? CgroupFiles.write("1", to: cgroup + "/cgroup.kill")

@@ -46,10 +46,13 @@ public struct Sandbox: Sendable, Hashable {
     /// Checks that an ID can be one path component: not empty, not `.` or `..`, and
     /// without `/` or NUL.
     public static func validateID(_ id: String, kind: String) throws(SandboxError) {
-        if id.isEmpty { throw SandboxError("\(kind) is empty") }
+        let bytes = id.utf8
+        if bytes.isEmpty { throw SandboxError("\(kind) is empty") }
         if id == "." || id == ".." { throw SandboxError("\(kind) \(id.debugDescription) is not allowed") }
-        if id.contains("/") { throw SandboxError("\(kind) \(id.debugDescription) contains '/'") }
-        if id.utf8.contains(0) { throw SandboxError("\(kind) \(id.debugDescription) contains a NUL byte") }
+        for byte in bytes {
+            if byte == UInt8(ascii: "/") { throw SandboxError("\(kind) \(id.debugDescription) contains '/'") }
+            if byte == 0 { throw SandboxError("\(kind) \(id.debugDescription) contains a NUL byte") }
+        }
     }
 
     /// The task environment: `MESOS_SANDBOX`, `AGORA_SANDBOX`, `AGORA_TASK_ID`,
@@ -91,18 +94,27 @@ public struct Sandbox: Sendable, Hashable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Creates `path` and its missing parents. The parents of a new sandbox usually exist
+    /// (the executor's `runs` directory), so this tries `path` first and walks up only
+    /// as far as `mkdir` says a parent is missing.
     private static func makeDirectories(_ path: String) throws(SandboxError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) == 0 || errno == EEXIST {
-                var info = stat()
-                guard stat(current, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-                    throw SandboxError("cannot create sandbox \(path): \(current) is not a directory")
-                }
-                continue
+        if mkdir(path, 0o755) == 0 { return }
+        switch errno {
+        case EEXIST:
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw SandboxError("cannot create sandbox \(path): it exists and is not a directory")
             }
-            throw SandboxError("cannot create sandbox \(path): mkdir \(current): \(GlibcExtensions.errorText(errno))")
+        case ENOENT:
+            guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex else {
+                throw SandboxError("cannot create sandbox \(path): mkdir: \(GlibcExtensions.errorText(ENOENT))")
+            }
+            try makeDirectories(String(path[..<slash]))
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                throw SandboxError("cannot create sandbox \(path): mkdir: \(GlibcExtensions.errorText(errno))")
+            }
+        default:
+            throw SandboxError("cannot create sandbox \(path): mkdir: \(GlibcExtensions.errorText(errno))")
         }
     }
 }

@@ -20,11 +20,11 @@ public enum AgentHTTP {
         }
         router.get("/state") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: snapshots.state)))
+                     body: .init(byteBuffer: ByteBuffer(bytes: await snapshots.state())))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: snapshots.metrics)))
+                     body: .init(byteBuffer: ByteBuffer(string: await snapshots.metrics())))
         }
         router.get("/files/read") { request, _ in
             let parameters = request.uri.queryParameters

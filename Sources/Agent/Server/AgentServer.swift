@@ -82,7 +82,6 @@ public actor AgentServer: Service {
     /// Messages of the current batch, sent once the checkpoint covering them is written.
     private var heldMessages: [HeldMessage] = []
     private var checkpointFailing = false
-    private var lastSnapshot: ContinuousClock.Instant
     private var readyContinuation: CheckedContinuation<String, Never>?
     private var started = false
     private var startContinuation: CheckedContinuation<Void, Never>?
@@ -100,7 +99,6 @@ public actor AgentServer: Service {
         self.isolator = isolator
         self.logger = logger
         self.startedAt = clock.now
-        self.lastSnapshot = clock.now - .seconds(1)
         self.checkpointPath = metaDirectory + "/checkpoint.json"
         let recovered = try Self.recover(configuration: configuration, checkpointPath: checkpointPath, options: options,
                                          isolator: isolator, logger: logger)
@@ -215,6 +213,8 @@ public actor AgentServer: Service {
             group.cancelAll()
         }
         inbox.finish()
+        publishSnapshot()
+        snapshots.close()
         await stopEndpoints()
         if options.killExecutorsOnShutdown {
             await destroyAllContainers()
@@ -274,10 +274,7 @@ public actor AgentServer: Service {
                 logger.info("\(executor.key), adopted from the agent's previous run, ended")
                 executorProcessExited(executor.key, containerID: containerID, status: .unknown)
             }
-            if clock.now - lastSnapshot >= .milliseconds(500) {
-                publishSnapshot()
-                lastSnapshot = clock.now
-            }
+            if snapshots.isWanted { publishSnapshot() }
         }
     }
 
@@ -615,18 +612,90 @@ public actor AgentServer: Service {
     }
 }
 
-/// The latest agent `/state` and `/metrics`, readable from any thread.
+/// The agent's `/state` and `/metrics` documents, built on demand.
+///
+/// A reader asks and waits; the agent builds both documents at its next timer tick
+/// (every 100 ms), so every reader sees the changes made before it asked, and an agent
+/// nobody reads builds nothing. A reader that waits longer than `maximumWait` (the
+/// agent is stuck) or asks after the agent stopped gets the latest documents there are.
 public final class AgentSnapshotStore: Sendable {
-    private let latest = Mutex<(state: Data, metrics: String)>((Data("{}".utf8), ""))
-
-    public init() {}
-
-    func publish(state: Data, metrics: String) {
-        latest.withLock { $0 = (state, metrics) }
+    private struct Shared {
+        var state = Data("{}".utf8)
+        var metrics = ""
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextToken: UInt64 = 0
+        var closed = false
     }
 
-    public var state: Data { latest.withLock { $0.state } }
-    public var metrics: String { latest.withLock { $0.metrics } }
+    private let shared = Mutex(Shared())
+    private let maximumWait: Duration
+
+    public init(maximumWait: Duration = .seconds(2)) {
+        self.maximumWait = maximumWait
+    }
+
+    /// The `/state` document, including every change made before the call.
+    public func state() async -> Data {
+        await waitForNextPublication()
+        return shared.withLock { $0.state }
+    }
+
+    /// The `/metrics` text, including every change made before the call.
+    public func metrics() async -> String {
+        await waitForNextPublication()
+        return shared.withLock { $0.metrics }
+    }
+
+    /// Whether a reader waits for the next documents.
+    var isWanted: Bool { shared.withLock { !$0.waiters.isEmpty } }
+
+    /// Replaces the documents and lets every waiting reader have them.
+    func publish(state: Data, metrics: String) {
+        let waiters = shared.withLock { shared in
+            shared.state = state
+            shared.metrics = metrics
+            defer { shared.waiters = [:] }
+            return Array(shared.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The agent stopped: readers get the latest documents without waiting.
+    func close() {
+        let waiters = shared.withLock { shared in
+            shared.closed = true
+            defer { shared.waiters = [:] }
+            return Array(shared.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitForNextPublication() async {
+        let token: UInt64? = shared.withLock { shared in
+            guard !shared.closed else { return nil }
+            shared.nextToken += 1
+            return shared.nextToken
+        }
+        guard let token else { return }
+        let maximumWait = maximumWait
+        let timeout = Task { [weak self] in
+            try await Task.sleep(for: maximumWait)
+            self?.resume(token)
+        }
+        await withCheckedContinuation { continuation in
+            let resumeNow = shared.withLock { shared in
+                guard !shared.closed else { return true }
+                shared.waiters[token] = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timeout.cancel()
+    }
+
+    private func resume(_ token: UInt64) {
+        shared.withLock { $0.waiters.removeValue(forKey: token) }?.resume()
+    }
 }
 
 /// The agent's `/state` document.
