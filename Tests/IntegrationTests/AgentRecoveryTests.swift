@@ -8,7 +8,7 @@ struct AgentRecoveryTests {
     private func startAgent(_ cluster: TestCluster, workDir: String, extra: [String] = []) async throws -> (DaemonProcess, String) {
         let agent = try DaemonProcess(["agent", "--master", cluster.masterAddress, "--work-dir", workDir, "--ip", "127.0.0.1",
                                        "--http-port", "0", "--hostname", "127.0.0.1",
-                                       "--resources", "cpus:1;mem:512;ports:[31500-31599]", "--log-level", "debug"] + extra,
+                                       "--resources", "cpus:1;mem:512;" + TestPorts.resource(TestPorts.block()), "--log-level", "debug"] + extra,
                                       name: "recovering-agent")
         do {
             return (agent, try await agent.readyFields()["agent_id"] as? String ?? "")

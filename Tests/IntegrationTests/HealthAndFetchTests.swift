@@ -8,7 +8,7 @@ import Testing
 /// through the agent, with real `agora` processes.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct HealthAndFetchTests {
-    /// A one-agent cluster (ports 31000-31099), a subscribed raw framework and its first offer.
+    /// A one-agent cluster, a subscribed raw framework and its first offer.
     private func withOffer(_ body: (TestCluster, RawFramework, Agora_V1_Offer) async throws -> Void) async throws {
         try await TestCluster.with(agentResources: ["cpus:2;mem:2048"]) { cluster in
             let framework = try RawFramework(master: cluster.masterAddress)
@@ -51,11 +51,12 @@ struct HealthAndFetchTests {
     @Test func anHTTPHealthCheckAgainstTheTasksServerReportsHealthy() async throws {
         try await withOffer { cluster, framework, offer in
             let agentID = cluster.agentIDs[0]
+            let port = cluster.agentPorts[0].lowerBound + 5
             var task = RawFramework.task("web", agentID: agentID,
                                          command: "exec python3 -m http.server $PORT0 --bind 127.0.0.1",
-                                         resources: "cpus:0.2;mem:128;ports:[31005-31005]")
+                                         resources: "cpus:0.2;mem:128;ports:[\(port)-\(port)]")
             task.healthCheck.type = .http
-            task.healthCheck.http.port = 31005
+            task.healthCheck.http.port = UInt32(port)
             task.healthCheck.http.path = "/"
             task.healthCheck.delaySeconds = 0
             task.healthCheck.intervalSeconds = 0.5

@@ -30,7 +30,7 @@ struct InProcessClusterTests {
         for index in 0..<2 {
             var info = Agora_V1_AgentInfo()
             info.hostname = "agent-\(index)"
-            info.resources = try Resources(parsing: "cpus:2;mem:1024;ports:[\(31_000 + index * 100)-\(31_099 + index * 100)]").proto
+            info.resources = try Resources(parsing: "cpus:2;mem:1024;" + TestPorts.resource(TestPorts.block())).proto
             var agentConfiguration = AgentConfiguration(agentInfo: info, httpAddress: "", bootID: "boot-\(index)",
                                                         version: "test", startedAtUnixSeconds: Date().timeIntervalSince1970)
             // This test is about the path without loss: no retry may fire on a machine

@@ -162,10 +162,9 @@ final class FailoverCluster: @unchecked Sendable {
         var agentIDs: [String] = []
         do {
             for index in 0..<count {
-                let ports = 31_000 + index * 100
                 agents.append(try DaemonProcess(["agent", "--master", masterAddress, "--work-dir", workDir + "/agent-\(index)",
                                                  "--ip", "127.0.0.1", "--http-port", "0", "--hostname", "127.0.0.1",
-                                                 "--resources", "cpus:2;mem:2048;ports:[\(ports)-\(ports + 99)]",
+                                                 "--resources", "cpus:2;mem:2048;" + TestPorts.resource(TestPorts.block()),
                                                  "--kill-executors-on-shutdown", "--log-level", "debug"],
                                                 name: "agent\(index)"))
             }

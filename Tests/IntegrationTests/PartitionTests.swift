@@ -178,13 +178,13 @@ private final class PartitionCluster: Sendable {
                               "--kill-executors-on-shutdown", "--log-level", "debug"]
             let inside = namespace.exec(AgoraBinary.url, [
                 "agent", "--work-dir", workDir + "/agent-ns", "--ip", namespace.namespaceAddress,
-                "--hostname", namespace.namespaceAddress, "--resources", "cpus:1;mem:512;ports:[31000-31099]",
+                "--hostname", namespace.namespaceAddress, "--resources", "cpus:1;mem:512;" + TestPorts.resource(TestPorts.block()),
             ] + agentFlags)
             let namespacedAgent = try DaemonProcess(inside.arguments, name: "partition-agent-ns", executable: inside.executable)
             started.append(namespacedAgent)
             let hostAgent = try DaemonProcess([
                 "agent", "--work-dir", workDir + "/agent-host", "--ip", "127.0.0.1", "--hostname", "127.0.0.1",
-                "--resources", "cpus:1;mem:512;ports:[31100-31199]",
+                "--resources", "cpus:1;mem:512;" + TestPorts.resource(TestPorts.block()),
             ] + agentFlags, name: "partition-agent-host")
             started.append(hostAgent)
             let namespacedReady = try await namespacedAgent.readyFields()

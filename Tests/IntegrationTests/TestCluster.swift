@@ -13,6 +13,8 @@ final class TestCluster: Sendable {
     let masterHTTP: String
     let agents: [DaemonProcess]
     let agentIDs: [String]
+    /// The ports each agent offers, a block of its own (see `TestPorts`).
+    let agentPorts: [ClosedRange<Int>]
     /// `agora run` clients started with `run(_:)`, stopped with the cluster.
     private let runs = Mutex<[DaemonProcess]>([])
 
@@ -36,12 +38,12 @@ final class TestCluster: Sendable {
         let masterAddress = ready["master"] as? String ?? ""
         var agents: [DaemonProcess] = []
         var agentIDs: [String] = []
+        let agentPorts = agentResources.map { _ in TestPorts.block() }
         do {
             for (index, resources) in agentResources.enumerated() {
-                let ports = 31_000 + index * 100
                 let agent = try DaemonProcess(["agent", "--master", masterAddress, "--work-dir", workDir + "/agent-\(index)",
                                                "--ip", "127.0.0.1", "--http-port", "0", "--hostname", "127.0.0.1",
-                                               "--resources", resources + ";ports:[\(ports)-\(ports + 99)]",
+                                               "--resources", resources + ";" + TestPorts.resource(agentPorts[index]),
                                                "--kill-executors-on-shutdown", "--recovery-timeout", "60s",
                                                "--log-level", "debug"] + agentFlags,
                                               name: "agent\(index)")
@@ -56,7 +58,8 @@ final class TestCluster: Sendable {
             throw error
         }
         return TestCluster(workDir: workDir, master: master, masterAddress: masterAddress,
-                           masterHTTP: ready["master_http"] as? String ?? "", agents: agents, agentIDs: agentIDs)
+                           masterHTTP: ready["master_http"] as? String ?? "", agents: agents, agentIDs: agentIDs,
+                           agentPorts: agentPorts)
     }
 
     /// Runs `body` against a fresh cluster and always shuts the cluster down after.
@@ -74,13 +77,14 @@ final class TestCluster: Sendable {
     }
 
     private init(workDir: String, master: DaemonProcess, masterAddress: String, masterHTTP: String,
-                 agents: [DaemonProcess], agentIDs: [String]) {
+                 agents: [DaemonProcess], agentIDs: [String], agentPorts: [ClosedRange<Int>]) {
         self.workDir = workDir
         self.master = master
         self.masterAddress = masterAddress
         self.masterHTTP = masterHTTP
         self.agents = agents
         self.agentIDs = agentIDs
+        self.agentPorts = agentPorts
     }
 
     /// Stops the agents (and their tasks) and the master, and removes the work dir.
