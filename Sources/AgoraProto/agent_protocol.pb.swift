@@ -283,6 +283,17 @@ public nonisolated struct Agora_V1_Ping: Sendable {
   /// Clears the value of `connected`. Subsequent reads from it will return its default value.
   public mutating func clearConnected() {self._connected = nil}
 
+  /// Tasks for the agent to confirm, sent with every ping until a pong answers one that
+  /// carried them (the agent handles them before it answers the ping).
+  public var reconcile: Agora_V1_ReconcileAgentTasks {
+    get {_reconcile ?? Agora_V1_ReconcileAgentTasks()}
+    set {_reconcile = newValue}
+  }
+  /// Returns true if `reconcile` has been explicitly set.
+  public var hasReconcile: Bool {self._reconcile != nil}
+  /// Clears the value of `reconcile`. Subsequent reads from it will return its default value.
+  public mutating func clearReconcile() {self._reconcile = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -290,6 +301,7 @@ public nonisolated struct Agora_V1_Ping: Sendable {
   fileprivate var _agentID: Agora_V1_AgentID? = nil
   fileprivate var _sequence: UInt64? = nil
   fileprivate var _connected: Bool? = nil
+  fileprivate var _reconcile: Agora_V1_ReconcileAgentTasks? = nil
 }
 
 /// Agent -> master: answer to a Ping.
@@ -750,8 +762,13 @@ public nonisolated struct Agora_V1_UpdateFramework: Sendable {
   fileprivate var _frameworkInfo: Agora_V1_FrameworkInfo? = nil
 }
 
-/// Master -> agent: the tasks the master believes run on this agent; the agent
-/// answers with updates for any it does not know (TASK_DROPPED/TASK_LOST).
+/// Master -> agent, in a Ping: the tasks the master knows on this agent that the
+/// agent's last report did not name. The report may predate a task's launch (a RunTask
+/// and a report can cross), so the master does not decide: the ping follows every
+/// launch sent before it on the same connection, so a task the agent does not know when
+/// the ping arrives never reached it or was lost there. For each such task the agent
+/// sends the status in `statuses[0]` (state, reason and message, chosen by the master)
+/// as its own update. Each task has only framework_id, task_id and that status.
 public nonisolated struct Agora_V1_ReconcileAgentTasks: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1172,7 +1189,7 @@ nonisolated extension Agora_V1_AgentReregistered: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Agora_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Ping"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}sequence\0\u{1}connected\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}sequence\0\u{1}connected\0\u{1}reconcile\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1183,6 +1200,7 @@ nonisolated extension Agora_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 1: try { try decoder.decodeSingularMessageField(value: &self._agentID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self._sequence) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self._connected) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._reconcile) }()
       default: break
       }
     }
@@ -1202,6 +1220,9 @@ nonisolated extension Agora_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._Messa
     try { if let v = self._connected {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._reconcile {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1209,6 +1230,7 @@ nonisolated extension Agora_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs._agentID != rhs._agentID {return false}
     if lhs._sequence != rhs._sequence {return false}
     if lhs._connected != rhs._connected {return false}
+    if lhs._reconcile != rhs._reconcile {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -252,6 +252,16 @@ public struct AgentFleet: Sendable {
             counters.ignoredMessages += 1
             return
         }
+        // Tasks the master expected in the last report: one this agent does not know
+        // never reached it, and ends with the status the master chose (before the pong).
+        for task in ping.reconcile.tasks {
+            let key = SimulatedTaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
+            guard agents[index].tasks[key] == nil, let status = task.statuses.first, status.state.isTerminal else { continue }
+            var info = Agora_V1_TaskInfo()
+            info.taskID = task.taskID
+            agents[index].tasks[key] = SimulatedTask(info: info, executorID: Self.sharedCommandExecutorID, state: .taskStaging)
+            enqueueUpdate(key, agent: index, state: status.state, message: status.message, now: now)
+        }
         var pong = Agora_V1_Pong()
         pong.agentID.value = ping.agentID.value
         pong.sequence = ping.sequence

@@ -560,6 +560,54 @@ private typealias S = AgentScenario
         #expect(s.core.tasks.values.map(\.state) == [.taskLost])
     }
 
+    @Test func aReconciliationReportsOnlyTheTasksTheAgentDoesNotKnow() throws {
+        var s = S()
+        try s.register()
+        _ = s.runTask(S.task("t1"))
+        let directives = s.fromMaster { envelope in
+            var reconcile = Agora_V1_ReconcileAgentTasks()
+            reconcile.agentID.value = S.agentID
+            envelope.ping.agentID.value = S.agentID
+            envelope.ping.sequence = 7
+            for id in ["t1", "never-arrived"] {
+                var task = Agora_V1_Task()
+                task.frameworkID.value = S.frameworkID
+                task.taskID.value = id
+                var status = Agora_V1_TaskStatus()
+                status.state = .taskDropped
+                status.reason = .reconciliation
+                status.message = "the task's launch never reached the agent"
+                task.statuses = [status]
+                reconcile.tasks.append(task)
+            }
+            envelope.ping.reconcile = reconcile
+        }
+        // t1 arrived (its RunTask came before the reconciliation): nothing to say. The
+        // other never did: the agent sends the master's status as its own update.
+        let updates = S.statusUpdates(directives)
+        #expect(updates.map(\.status.taskID.value) == ["never-arrived"])
+        #expect(updates.first?.status.state == .taskDropped)
+        #expect(updates.first?.status.source == .agent)
+        #expect(updates.first?.status.message == "the task's launch never reached the agent")
+        #expect(s.core.tasks[AgentTaskKey(frameworkID: S.frameworkID, taskID: "t1")]?.state == .taskStaging)
+        // The pong comes after the update, so the master has the answer when it sees it.
+        let sent = S.toMaster(directives)
+        let update = sent.firstIndex { if case .statusUpdate = $0.payload { true } else { false } }
+        let pong = sent.firstIndex { if case .pong = $0.payload { true } else { false } }
+        #expect(update != nil && pong != nil && update! < pong!)
+
+        // A duplicate reconciliation does not report it twice.
+        let again = s.fromMaster { envelope in
+            envelope.ping.agentID.value = S.agentID
+            envelope.ping.sequence = 8
+            var task = Agora_V1_Task()
+            task.frameworkID.value = S.frameworkID
+            task.taskID.value = "never-arrived"
+            envelope.ping.reconcile.tasks = [task]
+        }
+        #expect(S.statusUpdates(again).isEmpty)
+    }
+
     // MARK: - Master silence
 
     @Test func anAgentTheMasterStopsPingingReregistersWithItsTasks() throws {

@@ -633,30 +633,50 @@ private typealias S = MasterScenario
         }
     }
 
-    @Test func aPartitionAwareTaskMissingAfterReregistrationIsGone() throws {
+    /// The `ReconcileAgentTasks` the master sent `agent` in a ping, if any.
+    private func reconciliation(_ s: S, _ directives: [MasterDirective], _ agent: AgentID) -> Agora_V1_ReconcileAgentTasks? {
+        s.toAgent(directives, agent).first { $0.isPing && $0.ping.hasReconcile }?.ping.reconcile
+    }
+
+    @Test func aPartitionAwareTaskMissingAfterReregistrationIsGoneOnceTheAgentConfirms() throws {
         let (start, agent, aware, _) = try unreachablePartitionScenario()
         var s = start
 
         s.now = .seconds(5)
         let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [])
 
-        let updates = s.updates(directives, to: aware)
-        #expect(updates.map(\.taskID.value) == ["ta"])
-        #expect(updates.map(\.state) == [.taskGone])
-        #expect(s.core.tasks[TaskKey(frameworkID: aware, taskID: "ta")] == nil)
+        // The report may predate a launch, so the master asks the agent instead of deciding.
+        #expect(s.updates(directives, to: aware).isEmpty)
+        let key = TaskKey(frameworkID: aware, taskID: "ta")
+        #expect(s.core.tasks[key] != nil)
+        let asked = reconciliation(s, directives, agent)?.tasks.first { $0.taskID.value == "ta" }
+        #expect(asked?.frameworkID.value == aware)
+        #expect(asked?.statuses.first?.state == .taskGone)
+        #expect(asked?.statuses.first?.reason == .agentRestarted)
+
+        // The agent does not know it either and sends that status as its own update.
+        let confirmed = s.statusUpdate(agent: agent, framework: aware, task: "ta", state: .taskGone, uuid: S.uuid(7))
+        #expect(s.updates(confirmed, to: aware).map(\.state) == [.taskGone])
+        #expect(s.core.tasks[key] == nil)
         #expect(s.core.completedTasks.contains { $0.key.taskID == "ta" })
     }
 
-    @Test func aLostTaskMissingAfterReregistrationReleasesItsResources() throws {
+    @Test func aLostTaskMissingAfterReregistrationReleasesItsResourcesOnceTheAgentConfirms() throws {
         let (start, agent, aware, plain) = try unreachablePartitionScenario()
         var s = start
 
         // The agent comes back running only the partition-aware framework's task.
         s.now = .seconds(5)
-        _ = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [
+        let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [
             S.reportedTask("ta", framework: aware, agent: agent, state: .taskRunning),
         ])
+        // tb was reported LOST while the agent was away; the agent is asked to confirm
+        // that with the same state before its resources are released.
+        let asked = reconciliation(s, directives, agent)?.tasks ?? []
+        #expect(asked.map(\.taskID.value) == ["tb"])
+        #expect(asked.first?.statuses.first?.state == .taskLost)
 
+        _ = s.statusUpdate(agent: agent, framework: plain, task: "tb", state: .taskLost, uuid: S.uuid(8))
         let plainKey = TaskKey(frameworkID: plain, taskID: "tb")
         let lingering = s.core.tasks[plainKey]
         let used = s.core.used(on: agent)
@@ -664,6 +684,48 @@ private typealias S = MasterScenario
         #expect(lingering == nil, "tb is still tracked as \(lingering?.state.name ?? "-")")
         #expect(used == S.bag("cpus:1;mem:128"))
         #expect(free == S.bag("cpus:3;mem:3968"))
+    }
+
+    @Test func aReportThatCrossesALaunchDoesNotEndTheLaunchedTask() throws {
+        var s = S()
+        let agent = try s.registerAgent("a1", resources: "cpus:4;mem:4096")
+        let framework = try s.subscribe("web", partitionAware: true)
+        _ = try s.launch(S.task("t1"), framework: framework, refuseSeconds: 0)
+        _ = s.statusUpdate(agent: agent, framework: framework, task: "t1", state: .taskRunning, uuid: S.uuid(1))
+        _ = try s.launch(S.task("t2"), framework: framework)
+
+        // A re-registration the agent sent before the RunTask of t2 reached it (and
+        // before t1 started there, say) arrives now: it names neither task.
+        s.now = .seconds(1)
+        let directives = s.reregisterAgent(agent, peer: PeerID("a1"), resources: "cpus:4;mem:4096", tasks: [])
+
+        #expect(s.updates(directives, to: framework).isEmpty, "nothing is decided on a report that may be stale")
+        #expect(s.core.tasks.count == 2)
+        #expect(s.core.used(on: agent) == S.bag("cpus:2;mem:256"))
+        let asked = reconciliation(s, directives, agent)?.tasks ?? []
+        #expect(asked.map(\.taskID.value) == ["t1", "t2"])
+        #expect(asked.map { $0.statuses.first?.state } == [.taskGone, .taskDropped])
+        // The reconciliation leaves in a ping after the reply, on the same connection, so
+        // after the RunTask of t2: the agent knows both and answers nothing but its pong.
+        let envelopes = s.toAgent(directives, agent)
+        let reply = envelopes.firstIndex(where: \.isAgentReregistered)
+        let ping = envelopes.firstIndex { $0.isPing && $0.ping.hasReconcile }
+        #expect(reply != nil && ping != nil && reply! < ping!)
+
+        // It is asked again with every ping until a pong answers one that carried the tasks.
+        s.now = .seconds(2)
+        var later = s.pong(agent, sequence: 0)
+        later += s.tick()
+        s.now = .seconds(20)
+        later += s.tick()
+        let again = s.toAgent(later, agent).filter(\.isPing)
+        #expect(again.allSatisfy(\.ping.hasReconcile) && !again.isEmpty)
+        let carried = envelopes[try #require(ping)].ping.sequence
+        _ = s.pong(agent, sequence: carried)
+        s.now = .seconds(40)
+        let quiet = s.toAgent(s.tick(), agent).filter(\.isPing)
+        #expect(!quiet.isEmpty && quiet.allSatisfy { !$0.ping.hasReconcile })
+        #expect(s.core.tasks.count == 2, "both tasks still run")
     }
 
     // MARK: - Framework failover

@@ -103,6 +103,25 @@ struct KnownBugScenarios {
         return (cluster, info, frameworkID)
     }
 
+    /// Answers the reconciliation the master pinged the agent with as an agent that knows
+    /// none of the tasks: with each task's given status as its own update.
+    static func answerReconciliation(_ cluster: inout Cluster, agentID: String, frameworkID: String) throws {
+        let ping = try #require(cluster.sent.first { $0.1 == agentPeer && $0.0.ping.hasReconcile }?.0.ping)
+        for task in ping.reconcile.tasks {
+            var update = Agora_V1_StatusUpdate()
+            update.agentID.value = agentID
+            update.frameworkID.value = frameworkID
+            update.status = try #require(task.statuses.first)
+            update.status.source = .agent
+            update.status.uuid = Data(repeating: 9, count: 16)
+            update.status.agentID.value = agentID
+            update.latestState = update.status.state
+            var envelope = Agora_V1_Envelope()
+            envelope.statusUpdate = update
+            cluster.handle(envelope, from: agentPeer)
+        }
+    }
+
     static func subscribe(_ cluster: inout Cluster, id: String?) {
         var call = Agora_V1_Scheduler_Call()
         call.type = .subscribe
@@ -154,9 +173,12 @@ struct KnownBugScenarios {
         let unreachable = cluster.events(to: Self.frameworkPeer).filter { $0.type == .update }.map(\.update.status.state)
         try #require(unreachable.contains(.taskUnreachable))
 
-        // The framework drops; the agent comes back without the task (TASK_GONE, to nobody).
+        // The framework drops; the agent comes back without the task and, asked, confirms
+        // that it does not know it (TASK_GONE, to nobody).
         cluster.take(cluster.master.peerDisconnected(Self.frameworkPeer, now: cluster.now))
+        cluster.sent.removeAll()
         Self.register(&cluster, info: info, reregister: true)
+        try Self.answerReconciliation(&cluster, agentID: agentID, frameworkID: frameworkID)
         try #require(cluster.master.tasks.isEmpty)
 
         // The master restarts; the agent re-registers, the framework re-subscribes and reconciles.

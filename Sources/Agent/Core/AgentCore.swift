@@ -89,7 +89,7 @@ public struct AgentCore: Sendable {
         switch envelope.payload {
         case .agentRegistered(let message): registered(message, now: now)
         case .agentReregistered(let message): reregistered(message, now: now)
-        case .ping(let ping): pong(ping)
+        case .ping(let ping): pong(ping, now: now)
         case .runTask(let message): runTask(message, now: now)
         case .runTaskGroup(let message): runTaskGroup(message, now: now)
         case .killTask(let message): killTask(message, now: now)
@@ -317,14 +317,34 @@ public struct AgentCore: Sendable {
         resendUpdateHeads(now: now)
     }
 
+    /// Reports the tasks the master expected in this agent's report that the agent does
+    /// not know: everything the master sent before has arrived, so their launch never
+    /// reached the agent (or the agent lost them). The master chose the status (see
+    /// `ReconcileAgentTasks`). The master asks again until a pong answers; a task the
+    /// agent already reported this way is known by then and not reported twice.
+    private mutating func reconcileTasks(_ message: Agora_V1_ReconcileAgentTasks, now: Duration) {
+        for task in message.tasks {
+            let key = AgentTaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
+            guard !key.frameworkID.isEmpty, !key.taskID.isEmpty, tasks[key] == nil else { continue }
+            let status = task.statuses.first
+            let state = status.map(\.state).flatMap { $0.isTerminal ? $0 : nil } ?? .taskLost
+            var info = Agora_V1_TaskInfo()
+            info.taskID = task.taskID
+            log("the master launched task \(key) here, but this agent does not know it")
+            generateUpdate(key, state: state, reason: status?.reason ?? .reconciliation,
+                           message: status?.message ?? "the agent does not know this task", now: now, register: info)
+        }
+    }
+
     private mutating func adoptPingInterval(_ seconds: Double) {
         guard seconds.isFinite, seconds > 0 else { return }
         // Three missed pings in a row mean the master has stopped talking to us.
         configuration.masterSilenceLimit = .milliseconds(Int64(seconds * 3_000))
     }
 
-    private mutating func pong(_ ping: Agora_V1_Ping) {
+    private mutating func pong(_ ping: Agora_V1_Ping, now: Duration) {
         guard let agentID, ping.agentID.value == agentID else { return }
+        if ping.hasReconcile { reconcileTasks(ping.reconcile, now: now) }
         var pong = Agora_V1_Pong()
         pong.agentID.value = agentID
         pong.sequence = ping.sequence

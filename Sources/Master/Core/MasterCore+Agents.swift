@@ -111,8 +111,8 @@ extension MasterCore {
             recoveringAgentReturned(id)
         }
         counters.agentsReregistered += 1
-        let torndown = reconcileReportedTasks(message.tasks, frameworks: message.frameworks,
-                                              reportedExecutors: message.executorInfos, agentID: id, now: now)
+        let (torndown, unreported) = reconcileReportedTasks(message.tasks, frameworks: message.frameworks,
+                                                            reportedExecutors: message.executorInfos, agentID: id, now: now)
 
         var reply = Agora_V1_AgentReregistered()
         reply.agentID.value = id
@@ -121,6 +121,10 @@ extension MasterCore {
         var envelope = Agora_V1_Envelope()
         envelope.agentReregistered = reply
         send(envelope, to: peer)
+        agents[id]?.tasksToReconcile = Set(unreported)
+        agents[id]?.reconcilingSince = 0
+        // At once, not at the next ping: a task that never reached the agent ends now.
+        if !unreported.isEmpty { sendPing(to: id) }
         for frameworkID in torndown.sorted() {
             log("agent \(id) reported tasks of torn-down framework \(frameworkID); shutting them down")
             sendToAgent(id) { envelope in
@@ -150,10 +154,11 @@ extension MasterCore {
     }
 
     /// Brings the master's view of an agent's tasks in line with what the agent reports.
-    /// Returns the torn-down frameworks whose tasks the agent still runs (not adopted).
+    /// Returns the torn-down frameworks whose tasks the agent still runs (not adopted),
+    /// and the tasks the report lacks, for the agent to confirm (see `ReconcileAgentTasks`).
     private mutating func reconcileReportedTasks(_ reported: [Agora_V1_Task], frameworks reportedFrameworks: [Agora_V1_FrameworkInfo],
                                                  reportedExecutors: [Agora_V1_ExecutorInfo], agentID: AgentID,
-                                                 now: Duration) -> Set<FrameworkID> {
+                                                 now: Duration) -> (torndown: Set<FrameworkID>, unreported: [TaskKey]) {
         // Only an agent the master already knew tasks of can have lost some of them.
         let knewTasks = agents[agentID]?.tasks.isEmpty == false
         var reportedKeys: Set<TaskKey> = []
@@ -230,24 +235,76 @@ extension MasterCore {
                 frameworks[frameworkID]?.tasks.formUnion(keys.lazy.map(\.taskID))
             }
         }
-        // Tasks the master launched there that the agent does not know were lost in transit.
-        for key in (knewTasks ? agents[agentID]?.tasks ?? [] : []).sorted() where !reportedKeys.contains(key) {
-            guard let task = tasks[key], task.state != .taskStaging else { continue }
-            if task.state.isTerminal {
-                // Already reported lost while the agent was away; now it is gone for good.
-                retire(key, now: now)
-                continue
-            }
+        // Tasks the master launched there that the report lacks. The agent decides: the
+        // report may predate their launch, and the ping that asks it (right after the
+        // reply) comes after every launch sent before it.
+        let unreported = (knewTasks ? agents[agentID]?.tasks ?? [] : []).sorted().filter { !reportedKeys.contains($0) }
+        return (torndown, unreported)
+    }
+
+    /// The tasks `agent` has yet to confirm, each with the status it is to report if it
+    /// does not know the task; nil when none is left. A task lost while the agent was
+    /// away (its record kept for the agent's return) then ends for good with the state
+    /// the framework was told; a live one ends as lost in transit.
+    private func reconciliation(for agent: AgentRecord) -> Agora_V1_ReconcileAgentTasks? {
+        var reconcile = Agora_V1_ReconcileAgentTasks()
+        reconcile.agentID.value = agent.id
+        for key in agent.tasksToReconcile.sorted() {
+            guard let task = tasks[key], task.agentID == agent.id else { continue }
             let partitionAware = frameworks[key.frameworkID]?.isPartitionAware ?? false
-            sendMasterUpdate(for: key, state: partitionAware ? .taskGone : .taskLost, reason: .agentRestarted,
-                             message: "the agent re-registered without this task", now: now, recordState: true)
+            var status = Agora_V1_TaskStatus()
+            status.taskID.value = key.taskID
+            if task.state.isTerminal {
+                status = task.latestStatus ?? status
+                status.state = task.state
+            } else if task.state == .taskStaging {
+                status.state = partitionAware ? .taskDropped : .taskLost
+                status.reason = .reconciliation
+                status.message = "the task's launch never reached the agent"
+            } else {
+                status.state = partitionAware ? .taskGone : .taskLost
+                status.reason = .agentRestarted
+                status.message = "the agent re-registered without this task"
+            }
+            var entry = Agora_V1_Task()
+            entry.frameworkID.value = key.frameworkID
+            entry.taskID.value = key.taskID
+            entry.statuses = [status]
+            reconcile.tasks.append(entry)
         }
-        return torndown
+        return reconcile.tasks.isEmpty ? nil : reconcile
+    }
+
+    /// Pings the agent, with the tasks it has yet to confirm if any.
+    private mutating func sendPing(to id: AgentID) {
+        guard var agent = agents[id] else { return }
+        agent.pingsSent += 1
+        var ping = Agora_V1_Ping()
+        ping.agentID.value = id
+        ping.sequence = agent.pingsSent
+        ping.connected = true
+        if !agent.tasksToReconcile.isEmpty {
+            if let reconcile = reconciliation(for: agent) {
+                ping.reconcile = reconcile
+                if agent.reconcilingSince == 0 { agent.reconcilingSince = agent.pingsSent }
+            } else {
+                agent.tasksToReconcile = []
+            }
+        }
+        agents[id] = agent
+        var envelope = Agora_V1_Envelope()
+        envelope.ping = ping
+        send(envelope, to: agent.peer)
     }
 
     mutating func pong(_ message: Agora_V1_Pong) {
         guard var agent = agents[message.agentID.value] else { return }
         if message.sequence > agent.lastPong { agent.lastPong = message.sequence }
+        if agent.reconcilingSince > 0, message.sequence >= agent.reconcilingSince {
+            // The agent handled the tasks (its updates for those it did not know came first).
+            agent.tasksToReconcile = []
+            agent.reconcilingSince = 0
+        }
         agent.missedPings = 0
         agents[agent.id] = agent
     }
@@ -281,15 +338,7 @@ extension MasterCore {
                 continue
             }
             schedulePing(at: agent.nextPingAt)
-            agent.pingsSent += 1
-            agents[id] = agent
-            var ping = Agora_V1_Ping()
-            ping.agentID.value = id
-            ping.sequence = agent.pingsSent
-            ping.connected = true
-            var envelope = Agora_V1_Envelope()
-            envelope.ping = ping
-            send(envelope, to: agent.peer)
+            sendPing(to: id)
         }
     }
 

@@ -61,6 +61,11 @@ public struct AgentRecord: Sendable {
     var missedPings = 0
     var nextPingAt: Duration
     public internal(set) var tasks: Set<TaskKey> = []
+    /// Tasks its last report lacked that the agent has yet to confirm (see
+    /// `ReconcileAgentTasks`), sent with every ping until a pong answers one of those.
+    var tasksToReconcile: Set<TaskKey> = []
+    /// The first ping that carried `tasksToReconcile` (0: none yet).
+    var reconcilingSince: UInt64 = 0
 
     /// Waiting to re-register after a master restart (tasks unknown, not yet unreachable).
     public var isRecovering: Bool { isRecovered && unreachableSince == nil }
