@@ -108,6 +108,7 @@ extension MasterCore {
                 log("agent \(id) at \(hostname) re-registered after the master restart, after being unreachable")
             default: log("agent \(id) at \(hostname) re-registered after the master restart")
             }
+            reserveTaskTable(reported: message.tasks.count, agentsToCome: recoveringAgents.count)
             recoveringAgentReturned(id)
         }
         counters.agentsReregistered += 1
@@ -136,6 +137,18 @@ extension MasterCore {
         }
         requestAllocation()
     }
+
+    /// After a master restart every agent brings its tasks back within seconds: sizes the
+    /// task table for all of them, estimated from this report, once, rather than letting
+    /// it grow (and rehash every task) step by step.
+    private mutating func reserveTaskTable(reported: Int, agentsToCome: Int) {
+        let expected = tasks.count + reported * agentsToCome
+        guard expected > tasks.capacity else { return }
+        tasks.reserveCapacity(min(expected, Self.largestTaskTableReserved))
+    }
+
+    /// The most task entries a failover reserves ahead (memory for the keys' buckets only).
+    static let largestTaskTableReserved = 4_000_000
 
     private mutating func validateAgentInfo(_ info: Agora_V1_AgentInfo, peer: PeerID) -> (Resources, Attributes)? {
         do {
