@@ -41,6 +41,14 @@ public final class DealerEndpoint: Sendable {
         try loop.outbox.tryPush(OutgoingMessage(peer: nil, payload: loop.serialize(envelope)))
     }
 
+    /// Queues an envelope already encoded with `serializedBytes()`, without waiting, for a
+    /// sender that sends the same envelope many times (the simulator's agents re-sending
+    /// their unchanged reports); throws as `trySend(_:)` does, and when it is too large.
+    public func trySend(encoded bytes: [UInt8]) throws(MessagingError) {
+        try loop.checkSize(of: bytes)
+        try loop.outbox.tryPush(OutgoingMessage(peer: nil, payload: bytes))
+    }
+
     /// Queues one raw frame that is not an encoded envelope, exactly as given. Meant
     /// for tools and tests that exercise how peers treat hostile input.
     public func sendRawFrame(_ bytes: [UInt8]) async throws(MessagingError) {

@@ -163,10 +163,15 @@ final class SocketLoop: @unchecked Sendable {
         } catch {
             throw MessagingError(.encodingFailed, "the envelope could not be serialized: \(error)")
         }
+        try checkSize(of: bytes)
+        return bytes
+    }
+
+    /// Refuses an encoded envelope larger than `maxMessageSize`.
+    func checkSize(of bytes: [UInt8]) throws(MessagingError) {
         guard bytes.count <= options.maxMessageSize else {
             throw MessagingError(.messageTooLarge, "the envelope is \(bytes.count) bytes; the limit is \(options.maxMessageSize)")
         }
-        return bytes
     }
 
     // MARK: - The I/O thread

@@ -7,6 +7,8 @@ import Resources
 public enum FleetDirective: Sendable, Equatable {
     /// Send `envelope` to the master over connection number `connection`.
     case send(Agora_V1_Envelope, connection: Int)
+    /// An envelope already encoded (an agent's unchanged re-registration, encoded once).
+    case sendEncoded([UInt8], connection: Int)
     /// Every agent is now registered with the master run `masterID`. `isFirstMaster`
     /// is false when the agents had been registered with an earlier master run, i.e.
     /// this completes their re-registration after a master failover.
@@ -147,8 +149,18 @@ public struct AgentFleet: Sendable {
         var envelope = Agora_V1_Envelope()
         if let agentID = agent.agentID {
             agent.phase = .reregistering
-            envelope.reregisterAgent = reregistration(of: agent, agentID: agentID)
             counters.reregistrationsSent += 1
+            // A real agent encodes its own report on its own CPU; ten thousand agents in
+            // one process encode each report once and re-send it while it is unchanged.
+            if agent.encodedReport == nil {
+                envelope.reregisterAgent = reregistration(of: agent, agentID: agentID)
+                agent.encodedReport = try? envelope.serializedBytes()
+            }
+            if let report = agent.encodedReport {
+                agents[index] = agent
+                directives.append(.sendEncoded(report, connection: agent.connection))
+                return
+            }
         } else {
             agent.phase = .registering
             var message = Agora_V1_RegisterAgent()

@@ -10,14 +10,16 @@ struct SimulatedAgent: Sendable {
 
     let index: Int
     let connection: Int
-    var agentID: String?
+    var agentID: String? { didSet { encodedReport = nil } }
     var phase: Phase = .unregistered
     /// The master run the agent is registered with (from `MasterInfo.id`).
     var masterID: String?
     var nextAttemptAt: Duration = .zero
     var backoff: Duration
-    var frameworks: [String: Agora_V1_FrameworkInfo] = [:]
-    var tasks: [SimulatedTaskKey: SimulatedTask] = [:]
+    var frameworks: [String: Agora_V1_FrameworkInfo] = [:] { didSet { encodedReport = nil } }
+    var tasks: [SimulatedTaskKey: SimulatedTask] = [:] { didSet { encodedReport = nil } }
+    /// The re-registration reporting the fields above, encoded; cleared when one changes.
+    var encodedReport: [UInt8]?
 }
 
 /// A task on a simulated agent, by framework and task ID.

@@ -141,21 +141,28 @@ public actor Simulation: Service {
         await perform(directives)
     }
 
+    /// Queues a message for the master; one that cannot be queued is counted and dropped
+    /// (the fleet retries registrations and updates; a lost pong is a missed ping).
+    private func queue(_ send: () throws(MessagingError) -> Void) {
+        do throws(MessagingError) {
+            try send()
+        } catch {
+            droppedSends += 1
+            if droppedSends == 1 || droppedSends % 10_000 == 0 {
+                logger.warning("could not queue a message to the master", metadata: [
+                    "error": "\(error)", "dropped": "\(droppedSends)",
+                ])
+            }
+        }
+    }
+
     private func perform(_ directives: [FleetDirective]) async {
         for directive in directives {
             switch directive {
             case .send(let envelope, let connection):
-                do {
-                    try endpoints[connection].trySend(envelope)
-                } catch {
-                    // The fleet retries registrations and updates; a lost pong is a missed ping.
-                    droppedSends += 1
-                    if droppedSends == 1 || droppedSends % 10_000 == 0 {
-                        logger.warning("could not queue a message to the master", metadata: [
-                            "error": "\(error)", "dropped": "\(droppedSends)",
-                        ])
-                    }
-                }
+                queue { () throws(MessagingError) in try endpoints[connection].trySend(envelope) }
+            case .sendEncoded(let bytes, let connection):
+                queue { () throws(MessagingError) in try endpoints[connection].trySend(encoded: bytes) }
             case .allRegistered(let masterID, let isFirstMaster):
                 board.record { $0.allAgentsRegistered(masterID: masterID, isFirstMaster: isFirstMaster, at: $1) }
                 if isFirstMaster { await startFramework() }

@@ -13,7 +13,13 @@ struct AgentFleetTests {
     }
 
     static func sends(_ directives: [FleetDirective]) -> [(Agora_V1_Envelope, Int)] {
-        directives.compactMap { if case .send(let envelope, let connection) = $0 { (envelope, connection) } else { nil } }
+        directives.compactMap { directive -> (Agora_V1_Envelope, Int)? in
+            switch directive {
+            case .send(let envelope, let connection): (envelope, connection)
+            case .sendEncoded(let bytes, let connection): (try? Agora_V1_Envelope(serializedBytes: bytes)).map { ($0, connection) }
+            default: nil
+            }
+        }
     }
 
     static func master(_ id: String) -> Agora_V1_MasterInfo {
@@ -181,6 +187,27 @@ struct AgentFleetTests {
         // The unacknowledged update goes to the new master at once.
         #expect(Self.sends(directives).map(\.0.statusUpdate.status.taskID.value) == ["t2"])
         #expect(directives.contains(.allRegistered(masterID: "m2", isFirstMaster: false)))
+    }
+
+    @Test func aReportEncodedOnceIsSentAgainOnlyWhileNothingChanged() throws {
+        var fleet = try Self.fleet(agents: 1, connections: 1)
+        _ = Self.registerAll(&fleet)
+        let running = Self.sends(fleet.handle(Self.runTask("t1", on: "m1-S0"), connection: 0, now: .seconds(1)))
+        _ = fleet.handle(Self.acknowledgement(of: running[0].0.statusUpdate), connection: 0, now: .seconds(1))
+
+        // Reconnections with nothing changed in between re-send the same encoded report.
+        let first = fleet.connected(0, now: .seconds(5))
+        let second = fleet.connected(0, now: .seconds(6))
+        guard case .sendEncoded(let firstBytes, _)? = first.first, case .sendEncoded(let secondBytes, _)? = second.first else {
+            Issue.record("re-registrations are sent encoded: \(first), \(second)")
+            return
+        }
+        #expect(firstBytes == secondBytes)
+
+        // A new task changes the report.
+        _ = fleet.handle(Self.runTask("t2", on: "m1-S0"), connection: 0, now: .seconds(7))
+        let report = Self.sends(fleet.connected(0, now: .seconds(8)))[0].0.reregisterAgent
+        #expect(report.tasks.map(\.taskID.value) == ["t1", "t2"])
     }
 
     @Test func aRefusalNamingTheAgentMakesItReregister() throws {
