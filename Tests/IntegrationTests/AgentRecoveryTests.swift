@@ -69,7 +69,7 @@ struct AgentRecoveryTests {
     @Test func executorsOfAnAgentThatNeverReturnsKillTheirTasksAndExitAfterTheRecoveryTimeout() async throws {
         try await TestCluster.with(agentResources: []) { cluster in
             let workDir = cluster.workDir + "/agent"
-            let (agent, _) = try await startAgent(cluster, workDir: workDir, extra: ["--recovery-timeout", "2s"])
+            let (agent, agentID) = try await startAgent(cluster, workDir: workDir, extra: ["--recovery-timeout", "2s"])
             let marker = "recovery-timeout-\(UUID().uuidString)"
             let run = try cluster.run(["--", "sleep 300; echo \(marker)"])
             _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
@@ -87,6 +87,8 @@ struct AgentRecoveryTests {
                 try await Task.sleep(for: .milliseconds(200))
             }
             #expect(!everything.contains(where: Self.isAlive), "still running: \(everything.filter(Self.isAlive))")
+            // The agent that would destroy its containers never comes back.
+            await TestCluster.cleanUp(afterAgent: agentID, workDir: workDir)
         }
     }
 

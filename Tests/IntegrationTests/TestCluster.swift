@@ -91,8 +91,49 @@ final class TestCluster: Sendable {
     func shutdown() async {
         for run in runs.withLock({ $0 }) where run.isRunning { await run.stop() }
         for agent in agents { await agent.stop() }
+        for (index, agentID) in agentIDs.enumerated() {
+            await Self.cleanUp(afterAgent: agentID, workDir: workDir + "/agent-\(index)")
+        }
         await master.stop()
         try? FileManager.default.removeItem(atPath: workDir)
+    }
+
+    /// Ends what a stopped agent left behind, as the agent itself would on its next start
+    /// (`--recover=cleanup`): the executors named in its checkpoint that still run, and the
+    /// cgroups of its containers. Nothing is left after an agent stopped with
+    /// `--kill-executors-on-shutdown`; this is for agents a test killed. A pid counts as
+    /// the agent's executor only if it runs `agora-executor` inside the agent's work dir.
+    static func cleanUp(afterAgent agentID: String, workDir: String) async {
+        let checkpoint = (try? Data(contentsOf: URL(fileURLWithPath: workDir + "/meta/checkpoint.json")))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        let pids = ((checkpoint["executors"] as? [[String: Any]]) ?? []).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+        let root = URL(fileURLWithPath: workDir).resolvingSymlinksInPath().path
+        let executors = pids.filter { pid in
+            guard pid > 1, let commandLine = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                  commandLine.contains("agora-executor"),
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+            return cwd.hasPrefix(root + "/")
+        }
+        for pid in executors { kill(-pid, SIGKILL) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while executors.contains(where: { kill($0, 0) == 0 }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        guard !agentID.isEmpty else { return }
+        // Tasks run in cgroups of their own, apart from their executor's process group.
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        let cgroups = (hierarchies.map { "/sys/fs/cgroup/\($0)/agora" } + ["/sys/fs/cgroup/agora"]).flatMap { parent in
+            ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [])
+                .filter { $0.hasPrefix(agentID + "-C") }.map { parent + "/" + $0 }
+        }
+        func processes(in cgroup: String) -> [Int32] {
+            ((try? String(contentsOfFile: cgroup + "/cgroup.procs", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        }
+        while cgroups.contains(where: { !processes(in: $0).isEmpty }), ContinuousClock.now < deadline {
+            for cgroup in cgroups { for pid in processes(in: cgroup) { kill(pid, SIGKILL) } }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for cgroup in cgroups { rmdir(cgroup) }
     }
 
     /// `agora run` against this cluster.
