@@ -196,6 +196,7 @@ public nonisolated struct Agora_V1_Envelope: Sendable {
     set {payload = .updateFramework(newValue)}
   }
 
+  /// Not sent: the reconciliation of an agent's tasks travels in Ping.reconcile.
   public var reconcileAgentTasks: Agora_V1_ReconcileAgentTasks {
     get {
       if case .reconcileAgentTasks(let v)? = payload {return v}
@@ -263,6 +264,7 @@ public nonisolated struct Agora_V1_Envelope: Sendable {
     case executorToFrameworkMessage(Agora_V1_ExecutorToFrameworkMessage)
     case shutdownFramework(Agora_V1_ShutdownFramework)
     case updateFramework(Agora_V1_UpdateFramework)
+    /// Not sent: the reconciliation of an agent's tasks travels in Ping.reconcile.
     case reconcileAgentTasks(Agora_V1_ReconcileAgentTasks)
     case exitedExecutor(Agora_V1_ExitedExecutor)
     case unregisterAgent(Agora_V1_UnregisterAgent)

@@ -268,11 +268,14 @@ public struct AgentFleet: Sendable {
         // never reached it, and ends with the status the master chose (before the pong).
         for task in ping.reconcile.tasks {
             let key = SimulatedTaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
-            guard agents[index].tasks[key] == nil, let status = task.statuses.first, status.state.isTerminal else { continue }
+            guard agents[index].tasks[key] == nil else { continue }
+            let status = task.statuses.first
+            let state = status.map(\.state).flatMap { $0.isTerminal ? $0 : nil } ?? .taskLost
             var info = Agora_V1_TaskInfo()
             info.taskID = task.taskID
             agents[index].tasks[key] = SimulatedTask(info: info, executorID: Self.sharedCommandExecutorID, state: .taskStaging)
-            enqueueUpdate(key, agent: index, state: status.state, message: status.message, now: now)
+            enqueueUpdate(key, agent: index, state: state, message: status?.message ?? "the agent does not know this task",
+                          now: now)
         }
         var pong = Agora_V1_Pong()
         pong.agentID.value = ping.agentID.value

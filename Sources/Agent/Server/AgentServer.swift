@@ -630,6 +630,7 @@ public final class AgentSnapshotStore: Sendable {
     private let shared = Mutex(Shared())
     private let maximumWait: Duration
 
+    /// A store whose readers wait at most `maximumWait` for the agent's next documents.
     public init(maximumWait: Duration = .seconds(2)) {
         self.maximumWait = maximumWait
     }
@@ -678,19 +679,24 @@ public final class AgentSnapshotStore: Sendable {
         }
         guard let token else { return }
         let maximumWait = maximumWait
-        let timeout = Task { [weak self] in
-            try await Task.sleep(for: maximumWait)
-            self?.resume(token)
-        }
+        var timeout: Task<Void, any Error>?
         await withCheckedContinuation { continuation in
             let resumeNow = shared.withLock { shared in
                 guard !shared.closed else { return true }
                 shared.waiters[token] = continuation
                 return false
             }
-            if resumeNow { continuation.resume() }
+            if resumeNow {
+                continuation.resume()
+                return
+            }
+            // Started once the waiter is registered, so it always finds it (or its publication).
+            timeout = Task { [weak self] in
+                try await Task.sleep(for: maximumWait)
+                self?.resume(token)
+            }
         }
-        timeout.cancel()
+        timeout?.cancel()
     }
 
     private func resume(_ token: UInt64) {

@@ -108,8 +108,8 @@ extension MasterCore {
                 log("agent \(id) at \(hostname) re-registered after the master restart, after being unreachable")
             default: log("agent \(id) at \(hostname) re-registered after the master restart")
             }
-            reserveTaskTable(reported: message.tasks.count, agentsToCome: recoveringAgents.count)
             recoveringAgentReturned(id)
+            reserveTaskTable(reported: message.tasks.count, agentsToCome: recoveringAgents.count)
         }
         counters.agentsReregistered += 1
         let (torndown, unreported) = reconcileReportedTasks(message.tasks, frameworks: message.frameworks,
@@ -138,17 +138,20 @@ extension MasterCore {
         requestAllocation()
     }
 
-    /// After a master restart every agent brings its tasks back within seconds: sizes the
-    /// task table for all of them, estimated from this report, once, rather than letting
-    /// it grow (and rehash every task) step by step.
+    /// After a master restart every agent brings its tasks back within seconds: when the
+    /// first one returns, sizes the task table for all of them (its report's task count
+    /// times the agents to come, at most `largestTaskTableReserved`), rather than letting
+    /// the table grow and rehash every task step by step.
     private mutating func reserveTaskTable(reported: Int, agentsToCome: Int) {
-        let expected = tasks.count + reported * agentsToCome
+        guard tasks.isEmpty, reported > 0 else { return }
+        let expected = reported * (agentsToCome + 1)
         guard expected > tasks.capacity else { return }
         tasks.reserveCapacity(min(expected, Self.largestTaskTableReserved))
     }
 
-    /// The most task entries a failover reserves ahead (memory for the keys' buckets only).
-    static let largestTaskTableReserved = 4_000_000
+    /// The most task records reserved ahead, keys and values (a first report much larger
+    /// than the others must not reserve gigabytes).
+    static let largestTaskTableReserved = 250_000
 
     private mutating func validateAgentInfo(_ info: Agora_V1_AgentInfo, peer: PeerID) -> (Resources, Attributes)? {
         do {
@@ -302,6 +305,7 @@ extension MasterCore {
                 if agent.reconcilingSince == 0 { agent.reconcilingSince = agent.pingsSent }
             } else {
                 agent.tasksToReconcile = []
+                agent.reconcilingSince = 0
             }
         }
         agents[id] = agent
