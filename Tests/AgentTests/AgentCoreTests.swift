@@ -560,6 +560,21 @@ private typealias S = AgentScenario
         #expect(s.core.tasks.values.map(\.state) == [.taskLost])
     }
 
+    @Test func aKillForAnotherAgentOrBeforeRegistrationIsIgnored() throws {
+        var s = S()
+        // Before the agent has its ID it cannot answer, and could not checkpoint an answer.
+        #expect(S.statusUpdates(s.kill(task: "ghost")).isEmpty)
+        #expect(s.core.tasks.isEmpty)
+        try s.register()
+        let misaddressed = s.fromMaster { envelope in
+            envelope.killTask.agentID.value = "another-agent"
+            envelope.killTask.frameworkID.value = S.frameworkID
+            envelope.killTask.taskID.value = "ghost"
+        }
+        #expect(S.statusUpdates(misaddressed).isEmpty)
+        #expect(s.core.tasks.isEmpty)
+    }
+
     @Test func aReconciliationReportsOnlyTheTasksTheAgentDoesNotKnow() throws {
         var s = S()
         try s.register()

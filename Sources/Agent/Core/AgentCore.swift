@@ -552,6 +552,9 @@ public struct AgentCore: Sendable {
     }
 
     private mutating func killTask(_ message: Agora_V1_KillTask, now: Duration) {
+        // As for launches: a kill for another agent, or one that reaches an agent still
+        // waiting for its ID, is not ours to answer (nor could the answer be checkpointed).
+        guard message.agentID.value == agentID else { return }
         let key = AgentTaskKey(frameworkID: message.frameworkID.value, taskID: message.taskID.value)
         guard let task = tasks[key] else {
             var unknown = Agora_V1_TaskInfo()
