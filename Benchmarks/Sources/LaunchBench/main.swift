@@ -50,6 +50,35 @@ do {
     fail("--cpus \(options.cpusPerTask) --mem \(options.memPerTask): \(error)")
 }
 
+/// Why the work dir's filesystem may distort the figures, or nil. On ext4 without a
+/// journal every new inode skips the inodes deleted in the last minutes, so sandboxes
+/// created right after a round deleted thousands cost several times more (BENCHMARKS.md,
+/// "The work dir's filesystem").
+func workDirectoryWarning(_ directory: String) -> String? {
+    guard let mountinfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+    var best: (mountPoint: String, type: String, source: String)?
+    for line in mountinfo.split(separator: "\n") {
+        let halves = line.components(separatedBy: " - ")
+        let fields = halves[0].split(separator: " ")
+        guard halves.count == 2, fields.count >= 5 else { continue }
+        let mountPoint = String(fields[4])
+        let tail = halves[1].split(separator: " ")
+        guard tail.count >= 2, directory == mountPoint || directory.hasPrefix(mountPoint == "/" ? "/" : mountPoint + "/"),
+              mountPoint.count >= (best?.mountPoint.count ?? 0) else { continue }
+        best = (mountPoint, String(tail[0]), String(tail[1]))
+    }
+    guard let best, best.type == "ext4" else { return nil }
+    let device = (best.source as NSString).lastPathComponent
+    guard let journal = try? String(contentsOfFile: "/sys/fs/ext4/\(device)/journal_task", encoding: .utf8),
+          journal.trimmingCharacters(in: .whitespacesAndNewlines) == "<none>" else { return nil }
+    return "the work dir \(directory) is on ext4 without a journal (\(best.source) at \(best.mountPoint)): sandbox files "
+        + "cost more after earlier rounds deleted many; set TMPDIR to a journaled filesystem for stable figures"
+}
+
+if let warning = workDirectoryWarning(URL(fileURLWithPath: NSTemporaryDirectory()).resolvingSymlinksInPath().path) {
+    FileHandle.standardError.write(Data(("LaunchBench: warning: " + warning + "\n").utf8))
+}
+
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
     handler.logLevel = .error
