@@ -269,13 +269,11 @@ public struct AgentFleet: Sendable {
         for task in ping.reconcile.tasks {
             let key = SimulatedTaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
             guard agents[index].tasks[key] == nil else { continue }
-            let status = task.statuses.first
-            let state = status.map(\.state).flatMap { $0.isTerminal ? $0 : nil } ?? .taskLost
+            let status = task.statusIfUnknown
             var info = Agora_V1_TaskInfo()
             info.taskID = task.taskID
             agents[index].tasks[key] = SimulatedTask(info: info, executorID: Self.sharedCommandExecutorID, state: .taskStaging)
-            enqueueUpdate(key, agent: index, state: state, message: status?.message ?? "the agent does not know this task",
-                          now: now)
+            enqueueUpdate(key, agent: index, state: status.state, message: status.message, now: now)
         }
         var pong = Agora_V1_Pong()
         pong.agentID.value = ping.agentID.value

@@ -18,12 +18,6 @@ struct AgentRecoveryTests {
         }
     }
 
-    private func executorPIDs(inCheckpointOf workDir: String) throws -> [Int32] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: workDir + "/meta/checkpoint.json"))
-        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-        return ((object["executors"] as? [[String: Any]]) ?? []).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
-    }
-
     @Test func aRestartedAgentKeepsItsIDAndItsRunningTaskFinishes() async throws {
         try await TestCluster.with(agentResources: []) { cluster in
             let workDir = cluster.workDir + "/agent"
@@ -53,7 +47,7 @@ struct AgentRecoveryTests {
             _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
             first.signal(SIGKILL)
             _ = await first.waitForExit()
-            let pids = try executorPIDs(inCheckpointOf: workDir)
+            let pids = try TestCluster.executorPIDs(inCheckpointOf: workDir)
             #expect(pids.count == 1)
             for pid in pids where pid > 1 { kill(-pid, SIGKILL) }  // the executor's whole process group
 
@@ -73,7 +67,7 @@ struct AgentRecoveryTests {
             let marker = "recovery-timeout-\(UUID().uuidString)"
             let run = try cluster.run(["--", "sleep 300; echo \(marker)"])
             _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
-            let executors = try executorPIDs(inCheckpointOf: workDir)
+            let executors = try TestCluster.executorPIDs(inCheckpointOf: workDir)
             // The task's shell (not the `agora run` client, whose command line has it too).
             let tasks = Self.pids(withCommandLineContaining: marker).filter { !Self.commandLine(of: $0).contains("agora") }
             #expect(executors.count == 1 && !tasks.isEmpty)
@@ -116,7 +110,7 @@ struct AgentRecoveryTests {
             _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
             first.signal(SIGKILL)
             _ = await first.waitForExit()
-            let pids = try executorPIDs(inCheckpointOf: workDir)
+            let pids = try TestCluster.executorPIDs(inCheckpointOf: workDir)
 
             let (second, newID) = try await startAgent(cluster, workDir: workDir, extra: ["--recover", "cleanup"])
             #expect(newID != agentID)

@@ -98,15 +98,20 @@ final class TestCluster: Sendable {
         try? FileManager.default.removeItem(atPath: workDir)
     }
 
+    /// The executor processes an agent's checkpoint (in its work dir) names.
+    static func executorPIDs(inCheckpointOf workDir: String) throws -> [Int32] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: workDir + "/meta/checkpoint.json"))
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        return ((object["executors"] as? [[String: Any]]) ?? []).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+    }
+
     /// Ends what a stopped agent left behind, as the agent itself would on its next start
     /// (`--recover=cleanup`): the executors named in its checkpoint that still run, and the
     /// cgroups of its containers. Nothing is left after an agent stopped with
     /// `--kill-executors-on-shutdown`; this is for agents a test killed. A pid counts as
     /// the agent's executor only if it runs `agora-executor` inside the agent's work dir.
     static func cleanUp(afterAgent agentID: String, workDir: String) async {
-        let checkpoint = (try? Data(contentsOf: URL(fileURLWithPath: workDir + "/meta/checkpoint.json")))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-        let pids = ((checkpoint["executors"] as? [[String: Any]]) ?? []).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+        let pids = (try? executorPIDs(inCheckpointOf: workDir)) ?? []
         let root = URL(fileURLWithPath: workDir).resolvingSymlinksInPath().path
         let executors = pids.filter { pid in
             guard pid > 1, let commandLine = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),

@@ -326,13 +326,11 @@ public struct AgentCore: Sendable {
         for task in message.tasks {
             let key = AgentTaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
             guard !key.frameworkID.isEmpty, !key.taskID.isEmpty, tasks[key] == nil else { continue }
-            let status = task.statuses.first
-            let state = status.map(\.state).flatMap { $0.isTerminal ? $0 : nil } ?? .taskLost
+            let status = task.statusIfUnknown
             var info = Agora_V1_TaskInfo()
             info.taskID = task.taskID
             log("the master launched task \(key) here, but this agent does not know it")
-            generateUpdate(key, state: state, reason: status?.reason ?? .reconciliation,
-                           message: status?.message ?? "the agent does not know this task", now: now, register: info)
+            generateUpdate(key, state: status.state, reason: status.reason, message: status.message, now: now, register: info)
         }
     }
 
