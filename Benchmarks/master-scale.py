@@ -207,6 +207,11 @@ def run_round(args, index):
         failovers = []
         for k in range(args.failovers):
             time.sleep(args.settle_seconds)
+            perf = None
+            if args.perf_record and index == 0 and k == 0:
+                perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-o", args.perf_record],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.5)  # perf's start-up, before the kill
             killed_at = time.time()
             master.stop(signal.SIGKILL)
             started_at = time.time()
@@ -216,6 +221,9 @@ def run_round(args, index):
                                    args.timeout, "failover_complete")
             # Both include up to 0.2 s of polling after the milestone.
             master_cpu, sim_cpu = cpu_seconds(master.proc.pid), cpu_seconds(sim.proc.pid) - sim_cpu_before
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
             failovers.append({
                 "agents_since_start_s": done["agents_unix"] - started_at,
                 "offers_since_start_s": done["offers_unix"] - started_at,
@@ -269,6 +277,8 @@ def main():
     parser.add_argument("--settle-seconds", type=float, default=5)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--keep", action="store_true", help="keep the work dirs and logs")
+    parser.add_argument("--perf-record", metavar="PATH",
+                        help="record the whole machine (perf record -a -g) during the first failover into PATH")
     args = parser.parse_args()
 
     results = []

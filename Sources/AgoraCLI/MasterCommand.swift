@@ -72,6 +72,11 @@ struct MasterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Each log line's timestamp asks glibc for the local time, and with TZ unset glibc
+        // stats /etc/localtime every time: 10,000 agents re-registering after a failover
+        // cost the master's actor as many stats. Naming the zone file reads it once. (Only
+        // here: the agent's environment reaches its tasks.)
+        if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         try bootstrapLogging(level: logLevel)
         let logger = Logger(label: "agora.master")
         var roleWeights: RoleWeights?

@@ -55,6 +55,8 @@ public struct AgentFleet: Sendable {
     var directives: [FleetDirective] = []
     /// The update rounds under way, once `startUpdateRounds` was called.
     var updateRounds: UpdateRounds?
+    /// Where `encodeReportsAhead` looks next.
+    private var reportCursor = 0
     private let tokenPrefix: String
     private let resourcesProto: [Agora_V1_Resource]
 
@@ -147,20 +149,14 @@ public struct AgentFleet: Sendable {
         agent.backoff = min(agent.backoff * 2, configuration.registrationBackoff.upperBound)
         attention[index] = agent.nextAttemptAt
         var envelope = Agora_V1_Envelope()
-        if let agentID = agent.agentID {
+        if agent.agentID != nil {
             agent.phase = .reregistering
             counters.reregistrationsSent += 1
-            // A real agent encodes its own report on its own CPU; ten thousand agents in
-            // one process encode each report once and re-send it while it is unchanged.
-            if agent.encodedReport == nil {
-                envelope.reregisterAgent = reregistration(of: agent, agentID: agentID)
-                agent.encodedReport = try? envelope.serializedBytes()
-            }
-            if let report = agent.encodedReport {
-                agents[index] = agent
+            agents[index] = agent
+            if let report = encodedReport(of: index) {
                 directives.append(.sendEncoded(report, connection: agent.connection))
-                return
             }
+            return
         } else {
             agent.phase = .registering
             var message = Agora_V1_RegisterAgent()
@@ -173,6 +169,37 @@ public struct AgentFleet: Sendable {
         }
         agents[index] = agent
         directives.append(.send(envelope, connection: agent.connection))
+    }
+
+    /// Agent `index`'s re-registration, encoded; nil before it has an ID. A real agent
+    /// encodes its own report on its own CPU; ten thousand agents in one process encode
+    /// each report once and re-send it while it is unchanged.
+    private mutating func encodedReport(of index: Int) -> [UInt8]? {
+        if let report = agents[index].encodedReport { return report }
+        guard let agentID = agents[index].agentID else { return nil }
+        var envelope = Agora_V1_Envelope()
+        envelope.reregisterAgent = reregistration(of: agents[index], agentID: agentID)
+        let report = try? envelope.serializedBytes() as [UInt8]
+        agents[index].encodedReport = report
+        return report
+    }
+
+    /// Encodes the reports of up to `limit` registered agents whose tasks are settled
+    /// (every update acknowledged), so that a master failover finds them ready, as it
+    /// finds each real agent's report ready on its own host. Call it while the fleet is
+    /// quiet: a report changes whenever one of its agent's tasks does.
+    public mutating func encodeReportsAhead(limit: Int) {
+        var encoded = 0
+        for _ in agents.indices {
+            guard encoded < limit else { return }
+            let index = reportCursor
+            reportCursor = (reportCursor + 1) % agents.count
+            let agent = agents[index]
+            guard agent.phase == .registered, agent.encodedReport == nil,
+                  agent.tasks.values.allSatisfy(\.pendingUpdates.isEmpty) else { continue }
+            _ = encodedReport(of: index)
+            encoded += 1
+        }
     }
 
     /// What a real agent reports when it re-registers: its frameworks, executors and

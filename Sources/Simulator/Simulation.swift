@@ -24,6 +24,9 @@ public actor Simulation: Service {
     private var updateRoundsDueAt: ContinuousClock.Instant?
     /// When the update rounds started, and the fleet's update retries until then.
     private var updateRoundsStart: (instant: ContinuousClock.Instant, retries: Int)?
+    /// Re-registrations encoded ahead per tick once every task runs (about 35 ms of CPU
+    /// at 10 tasks per agent), until every agent's report is ready.
+    private static let reportsEncodedPerTick = 500
 
     /// Opens the connections at once (ZeroMQ connects in the background).
     ///
@@ -120,6 +123,9 @@ public actor Simulation: Service {
             do { try await Task.sleep(for: options.tickInterval) } catch { return }
             await perform(fleet.tick(now: now))
             await startUpdateRoundsIfDue()
+            if options.updateRounds == 0, board.runningTaskCount >= options.fleet.agentCount * options.tasksPerAgent {
+                fleet.encodeReportsAhead(limit: Self.reportsEncodedPerTick)
+            }
         }
     }
 

@@ -210,6 +210,35 @@ struct AgentFleetTests {
         #expect(report.tasks.map(\.taskID.value) == ["t1", "t2"])
     }
 
+    @Test func reportsEncodedAheadAreOnlyThoseOfSettledAgents() throws {
+        var fleet = try Self.fleet(agents: 2, connections: 1)
+        _ = Self.registerAll(&fleet)
+        let running = Self.sends(fleet.handle(Self.runTask("t1", on: "m1-S0"), connection: 0, now: .seconds(1)))
+        _ = fleet.handle(Self.runTask("t2", on: "m1-S1"), connection: 0, now: .seconds(1))
+        _ = fleet.handle(Self.acknowledgement(of: running[0].0.statusUpdate), connection: 0, now: .seconds(1))
+
+        // Agent 0's update was acknowledged: its report is encoded ahead. Agent 1 still
+        // waits for an acknowledgement, so its report would change: it is not.
+        fleet.encodeReportsAhead(limit: 10)
+        #expect(fleet.agents[0].encodedReport != nil)
+        #expect(fleet.agents[1].encodedReport == nil)
+        let ahead = try #require(fleet.agents[0].encodedReport)
+        let report = try Agora_V1_Envelope(serializedBytes: ahead).reregisterAgent
+        #expect(report.agentInfo.id.value == "m1-S0" && report.tasks.map(\.taskID.value) == ["t1"])
+
+        // A reconnection sends the bytes encoded ahead.
+        let sent = fleet.connected(0, now: .seconds(5))
+        #expect(sent.contains(.sendEncoded(ahead, connection: 0)))
+
+        // The limit bounds the work per call.
+        var other = try Self.fleet(agents: 3, connections: 1)
+        _ = Self.registerAll(&other)
+        other.encodeReportsAhead(limit: 2)
+        #expect(other.agents.count { $0.encodedReport != nil } == 2)
+        other.encodeReportsAhead(limit: 2)
+        #expect(other.agents.allSatisfy { $0.encodedReport != nil })
+    }
+
     @Test func aRefusalNamingTheAgentMakesItReregister() throws {
         var fleet = try Self.fleet(agents: 1, connections: 1)
         _ = Self.registerAll(&fleet)

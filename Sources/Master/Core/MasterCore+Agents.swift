@@ -184,21 +184,28 @@ extension MasterCore {
         var usedByFramework: [FrameworkID: Resources] = [:]
         // Tasks new to the master, added to their agent's and framework's sets at the end.
         var newKeys: [TaskKey] = []
+        // A report lists each framework's tasks together: the framework is looked at
+        // once per run of them, not for every task.
+        var currentFramework: (id: FrameworkID, isTornDown: Bool)?
         for task in reported {
             let key = TaskKey(frameworkID: task.frameworkID.value, taskID: task.taskID.value)
             guard !key.frameworkID.isEmpty, !key.taskID.isEmpty else { continue }
-            if removedFrameworks.contains(key.frameworkID), frameworks[key.frameworkID] == nil {
+            if currentFramework?.id != key.frameworkID {
+                let isTornDown = removedFrameworks.contains(key.frameworkID) && frameworks[key.frameworkID] == nil
+                if !isTornDown, frameworks[key.frameworkID] == nil,
+                   let info = reportedFrameworks.first(where: { $0.id.value == key.frameworkID }) {
+                    // A framework this master has not seen yet (master restart): remember it
+                    // as disconnected so it can re-subscribe within its failover timeout.
+                    adoptDisconnectedFramework(info, now: now)
+                }
+                currentFramework = (key.frameworkID, isTornDown)
+            }
+            if currentFramework?.isTornDown == true {
                 torndown.insert(key.frameworkID)
                 continue
             }
             if knewTasks { reportedKeys.insert(key) }
             let resources = (try? Resources(proto: task.resources)) ?? Resources()
-            if frameworks[key.frameworkID] == nil,
-               let info = reportedFrameworks.first(where: { $0.id.value == key.frameworkID }) {
-                // A framework this master has not seen yet (master restart): remember it
-                // as disconnected so it can re-subscribe within its failover timeout.
-                adoptDisconnectedFramework(info, now: now)
-            }
             if var existing = tasks[key] {
                 let wasUnreachable = existing.state == .taskUnreachable || existing.state == .taskLost
                 existing.state = task.state
@@ -223,7 +230,7 @@ extension MasterCore {
                 let record = TaskRecord(key: key, agentID: agentID,
                                         executorID: task.hasExecutorID ? task.executorID.value : nil, name: task.name,
                                         resources: resources, state: task.state, latestStatus: task.statuses.last,
-                                        launchedAt: now, holdsResources: !task.state.isTerminal)
+                                        holdsResources: !task.state.isTerminal)
                 tasks[key] = record
                 newKeys.append(key)
                 if record.holdsResources { usedByFramework[key.frameworkID, default: Resources()] += resources }
@@ -247,7 +254,12 @@ extension MasterCore {
             agents[agentID]?.tasks.formUnion(newKeys)
             for (frameworkID, keys) in Dictionary(grouping: newKeys, by: \.frameworkID) {
                 let frameworkTaskCount = frameworks[frameworkID]?.tasks.count ?? 0
-                frameworks[frameworkID]?.tasks.reserveCapacity(frameworkTaskCount + keys.count)
+                // After a master restart, size a framework's set for the agents to come
+                // when the first of its tasks returns, as the task table (see `reserveTaskTable`).
+                let expected = frameworkTaskCount == 0 && !recoveringAgents.isEmpty
+                    ? min(keys.count * (recoveringAgents.count + 1), Self.largestTaskTableReserved)
+                    : frameworkTaskCount + keys.count
+                frameworks[frameworkID]?.tasks.reserveCapacity(expected)
                 frameworks[frameworkID]?.tasks.formUnion(keys.lazy.map(\.taskID))
             }
         }

@@ -212,7 +212,7 @@ extension MasterCore {
         }
         let key = TaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
         tasks[key] = TaskRecord(key: key, agentID: agentID, executorID: executorID, name: task.name, resources: resources,
-                                state: .taskStaging, latestStatus: nil, launchedAt: now)
+                                state: .taskStaging, latestStatus: nil)
         agents[agentID]?.tasks.insert(key)
         frameworks[frameworkID]?.tasks.insert(key.taskID)
         counters.tasksLaunched += 1

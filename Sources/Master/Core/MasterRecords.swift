@@ -119,7 +119,6 @@ public struct TaskRecord: Sendable {
     public var resources: Resources
     public internal(set) var state: Agora_V1_TaskState
     public internal(set) var latestStatus: Agora_V1_TaskStatus?
-    public internal(set) var launchedAt: Duration
     /// Whether the task's resources are still accounted as used on its agent.
     var holdsResources = true
 }
