@@ -53,10 +53,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A daemon's `/state` and `/metrics` documents, built on demand; shared by the
+        // master and the agent.
+        .target(name: "Snapshots"),
         .target(
             name: "Master",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging",
+                "AgoraProto", "Resources", "Messaging", "Snapshots",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "AgoraProto", "Resources", "Messaging", "ProcessSupervision",
+                "AgoraProto", "Resources", "Messaging", "ProcessSupervision", "Snapshots",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,6 +183,7 @@ let package = Package(
             dependencies: ["AgoraProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "AgoraProto"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots"]),
         .testTarget(
             name: "MasterTests",
             dependencies: [

@@ -1,20 +1,21 @@
 import Foundation
 import Synchronization
 
-/// The master's `/state` document and `/metrics` text, built on demand.
+/// A daemon's `/state` document and `/metrics` text, built on demand.
 ///
-/// The master notes each change of its state here. A reader that finds the published
-/// document older than the changes noted so far asks for a new one and waits until
-/// the master has published one that includes those changes (or `maximumWait` has
-/// passed; then it gets the latest there is). Nothing is built while nobody reads, a
-/// `/metrics` read never builds the (large) `/state` document, and one capture at a
-/// time is in flight however many readers wait.
+/// The daemon (master or agent) notes each change of its state here. A reader that
+/// finds the published document older than the changes noted so far asks for a new one
+/// and waits until the daemon has published one that includes those changes (or
+/// `maximumWait` has passed, or the daemon stopped: then it gets the latest there is).
+/// The daemon looks for a capture to make with `claimCapture()` on its own schedule.
+/// Nothing is built while nobody reads, a `/metrics` read never builds the (large)
+/// `/state` document, and one capture at a time is in flight however many readers wait.
 public final class SnapshotStore: Sendable {
     /// What one capture builds: the documents readers wait for, as of `changes` changes.
-    struct Capture: Sendable, Equatable {
-        let changes: Int
-        let includesState: Bool
-        let includesMetrics: Bool
+    public struct Capture: Sendable, Equatable {
+        public let changes: Int
+        public let includesState: Bool
+        public let includesMetrics: Bool
     }
 
     private enum Document {
@@ -39,6 +40,7 @@ public final class SnapshotStore: Sendable {
         var metrics = Published(body: Data())
         var changes = 1
         var capturing = false
+        var closed = false
         var nextWaiterID: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
 
@@ -66,17 +68,18 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Readers waiting for a capture.
-    var waiterCount: Int {
+    public var waiterCount: Int {
         shared.withLock { $0.waiters.count }
     }
 
-    func noteChange() {
+    /// The daemon's state changed: readers from now on wait for a document that includes it.
+    public func noteChange() {
         shared.withLock { $0.changes &+= 1 }
     }
 
     /// When a reader waits and no capture is in flight: claims the capture of the
     /// documents wanted, as of the changes noted so far.
-    func claimCapture() -> Capture? {
+    public func claimCapture() -> Capture? {
         shared.withLock { shared in
             guard shared.state.wanted || shared.metrics.wanted, !shared.capturing else { return nil }
             let capture = Capture(changes: shared.changes, includesState: shared.state.wanted,
@@ -89,7 +92,7 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Publishes what `capture` built (nil: not asked for) and wakes the readers it satisfies.
-    func publish(_ capture: Capture, state: Data?, metrics: Data?) {
+    public func publish(_ capture: Capture, state: Data?, metrics: Data?) {
         let ready = shared.withLock { shared in
             if let state { shared.state = Published(body: state, changes: max(shared.state.changes, capture.changes)) }
             if let metrics {
@@ -111,10 +114,23 @@ public final class SnapshotStore: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
+    /// The daemon stopped, leaving `state` and `metrics` as its last documents (nil:
+    /// the latest published): waiting readers, and readers from now on, get them at once.
+    public func close(state: Data? = nil, metrics: Data? = nil) {
+        let waiters = shared.withLock { shared in
+            shared.closed = true
+            if let state { shared.state.body = state }
+            if let metrics { shared.metrics.body = metrics }
+            defer { shared.waiters = [:] }
+            return Array(shared.waiters.values)
+        }
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
     private func current(_ document: Document) async -> Data {
         // The changes noted before this call: the document must include them.
         let request: (id: UInt64, changes: Int)? = shared.withLock { shared in
-            guard shared[document].changes < shared.changes else { return nil }
+            guard !shared.closed, shared[document].changes < shared.changes else { return nil }
             shared[document].wanted = true
             shared.nextWaiterID += 1
             return (shared.nextWaiterID, shared.changes)
@@ -122,7 +138,7 @@ public final class SnapshotStore: Sendable {
         if let request {
             await withCheckedContinuation { continuation in
                 let registered = shared.withLock { shared in
-                    guard shared[document].changes < request.changes else { return false }
+                    guard !shared.closed, shared[document].changes < request.changes else { return false }
                     shared.waiters[request.id] = Waiter(document: document, changes: request.changes,
                                                         continuation: continuation)
                     return true

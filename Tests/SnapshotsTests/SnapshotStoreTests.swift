@@ -1,9 +1,9 @@
 import Foundation
-@testable import Master
+import Snapshots
 import Testing
 
-/// The master builds `/state` and `/metrics` only for readers, off its actor; a reader
-/// gets a document that includes every change noted before it asked.
+/// A daemon builds `/state` and `/metrics` only for readers; a reader gets a document
+/// that includes every change noted before it asked.
 @Suite("Snapshot store")
 struct SnapshotStoreTests {
     @Test func nothingIsCapturedWhileNobodyReads() {
@@ -45,6 +45,22 @@ struct SnapshotStoreTests {
     @Test func aReaderGetsTheLatestDocumentWhenNoCaptureComesInTime() async {
         let store = SnapshotStore(maximumWait: .milliseconds(50))
         #expect(String(decoding: await store.state(), as: UTF8.self) == "{}")
+    }
+
+    @Test func readersAfterTheDaemonStoppedDoNotWait() async {
+        let store = SnapshotStore(maximumWait: .seconds(60))
+        let published = Task { await store.metrics() }
+        store.publish(await claimWhenWanted(store), state: nil, metrics: Data("final".utf8))
+        #expect(await published.value == "final")
+
+        store.noteChange()
+        let waiting = Task { await store.metrics() }
+        try? await waitUntil { store.waiterCount == 1 }
+        store.close()
+        #expect(await waiting.value == "final", "a waiting reader gets the latest document when the daemon stops")
+        store.noteChange()
+        #expect(await store.metrics() == "final", "and so does a reader after it")
+        #expect(store.waiterCount == 0)
     }
 
     /// Polls until a reader has asked for a capture, and claims it.

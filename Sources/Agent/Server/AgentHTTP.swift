@@ -1,4 +1,5 @@
 import Foundation
+import Snapshots
 import Hummingbird
 
 /// The agent's HTTP endpoints: `/health`, `/state`, `/metrics`, and
@@ -12,7 +13,7 @@ import Hummingbird
 /// end gives 416 with an empty body. A negative or non-numeric `offset` or `length`
 /// is a 400.
 public enum AgentHTTP {
-    public static func router(snapshots: AgentSnapshotStore, workDirectory: String) -> Router<BasicRequestContext> {
+    public static func router(snapshots: SnapshotStore, workDirectory: String) -> Router<BasicRequestContext> {
         let root = URL(fileURLWithPath: workDirectory).standardizedFileURL.resolvingSymlinksInPath().path
         let router = Router()
         router.get("/health") { _, _ in

@@ -1,11 +1,11 @@
 import AgoraProto
 import Foundation
+import Snapshots
 import Logging
 import Messaging
 import ProcessSupervision
 import Resources
 import ServiceLifecycle
-import Synchronization
 
 /// How the agent starts and isolates executors.
 public struct AgentRuntimeOptions: Sendable {
@@ -59,7 +59,9 @@ public struct AgentRuntimeOptions: Sendable {
 public actor AgentServer: Service {
     /// The ipc endpoint executors connect to.
     public nonisolated let executorEndpoint: String
-    public nonisolated let snapshots = AgentSnapshotStore()
+    /// `/state` and `/metrics`, built at the next timer tick (every 100 ms) for readers
+    /// only; a reader waits at most 2 s (the agent is stuck) for them.
+    public nonisolated let snapshots = SnapshotStore(maximumWait: .seconds(2))
 
     private var core: AgentCore
     private let master: DealerEndpoint
@@ -213,8 +215,8 @@ public actor AgentServer: Service {
             group.cancelAll()
         }
         inbox.finish()
-        publishSnapshot()
-        snapshots.close()
+        let (state, metrics) = snapshotDocuments(includingState: true)
+        snapshots.close(state: state, metrics: metrics)
         await stopEndpoints()
         if options.killExecutorsOnShutdown {
             await destroyAllContainers()
@@ -268,13 +270,18 @@ public actor AgentServer: Service {
         case .executorExited(let key, let containerID, let status):
             executorProcessExited(key, containerID: containerID, status: status)
         case .tick:
-            perform(core.tick(now: now))
+            // Most ticks change nothing a reader sees; those that do have something to do.
+            let timed = core.tick(now: now)
+            if !timed.isEmpty { perform(timed) }
             for (containerID, executor) in unsupervised where !Self.isExecutorAlive(pid: executor.pid, containerID: containerID) {
                 unsupervised[containerID] = nil
                 logger.info("\(executor.key), adopted from the agent's previous run, ended")
                 executorProcessExited(executor.key, containerID: containerID, status: .unknown)
             }
-            if snapshots.isWanted { publishSnapshot() }
+            if let capture = snapshots.claimCapture() {
+                let (state, metrics) = snapshotDocuments(includingState: capture.includesState)
+                snapshots.publish(capture, state: state, metrics: capture.includesMetrics ? metrics : nil)
+            }
         }
     }
 
@@ -318,8 +325,10 @@ public actor AgentServer: Service {
 
     /// Carries out the core's directives in order, except messages: those are held
     /// until `commit()` has written the checkpoint of the batch that produced them
-    /// (which is how `.checkpointUpdate` and `.checkpointAgentID` are honoured).
+    /// (which is how `.checkpointUpdate` and `.checkpointAgentID` are honoured). Every
+    /// call follows a change of the core, which readers of `/state` are to see.
     private func perform(_ directives: [AgentDirective]) {
+        snapshots.noteChange()
         for directive in directives {
             switch directive {
             case .sendToMaster(let envelope):
@@ -604,103 +613,17 @@ public actor AgentServer: Service {
 
     // MARK: - Snapshots
 
-    private func publishSnapshot() {
+    /// The `/state` document (only when asked for: encoding it is the cost) and the
+    /// `/metrics` text of the agent as it is now.
+    private func snapshotDocuments(includingState: Bool) -> (state: Data?, metrics: Data) {
         let view = AgentStateView(core: core, workDirectory: options.workDirectory, isolation: isolator.map { "cgroup \($0.version)" } ?? "posix")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        snapshots.publish(state: (try? encoder.encode(view)) ?? Data("{}".utf8), metrics: view.metricsText(core.counters))
-    }
-}
-
-/// The agent's `/state` and `/metrics` documents, built on demand.
-///
-/// A reader asks and waits; the agent builds both documents at its next timer tick
-/// (every 100 ms), so every reader sees the changes made before it asked, and an agent
-/// nobody reads builds nothing. A reader that waits longer than `maximumWait` (the
-/// agent is stuck) or asks after the agent stopped gets the latest documents there are.
-public final class AgentSnapshotStore: Sendable {
-    private struct Shared {
-        var state = Data("{}".utf8)
-        var metrics = ""
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextToken: UInt64 = 0
-        var closed = false
-    }
-
-    private let shared = Mutex(Shared())
-    private let maximumWait: Duration
-
-    /// A store whose readers wait at most `maximumWait` for the agent's next documents.
-    public init(maximumWait: Duration = .seconds(2)) {
-        self.maximumWait = maximumWait
-    }
-
-    /// The `/state` document, including every change made before the call.
-    public func state() async -> Data {
-        await waitForNextPublication()
-        return shared.withLock { $0.state }
-    }
-
-    /// The `/metrics` text, including every change made before the call.
-    public func metrics() async -> String {
-        await waitForNextPublication()
-        return shared.withLock { $0.metrics }
-    }
-
-    /// Whether a reader waits for the next documents.
-    var isWanted: Bool { shared.withLock { !$0.waiters.isEmpty } }
-
-    /// Replaces the documents and lets every waiting reader have them.
-    func publish(state: Data, metrics: String) {
-        let waiters = shared.withLock { shared in
-            shared.state = state
-            shared.metrics = metrics
-            defer { shared.waiters = [:] }
-            return Array(shared.waiters.values)
+        var state: Data?
+        if includingState {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            state = (try? encoder.encode(view)) ?? Data("{}".utf8)
         }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// The agent stopped: readers get the latest documents without waiting.
-    func close() {
-        let waiters = shared.withLock { shared in
-            shared.closed = true
-            defer { shared.waiters = [:] }
-            return Array(shared.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    private func waitForNextPublication() async {
-        let token: UInt64? = shared.withLock { shared in
-            guard !shared.closed else { return nil }
-            shared.nextToken += 1
-            return shared.nextToken
-        }
-        guard let token else { return }
-        let maximumWait = maximumWait
-        var timeout: Task<Void, any Error>?
-        await withCheckedContinuation { continuation in
-            let resumeNow = shared.withLock { shared in
-                guard !shared.closed else { return true }
-                shared.waiters[token] = continuation
-                return false
-            }
-            if resumeNow {
-                continuation.resume()
-                return
-            }
-            // Started once the waiter is registered, so it always finds it (or its publication).
-            timeout = Task { [weak self] in
-                try await Task.sleep(for: maximumWait)
-                self?.resume(token)
-            }
-        }
-        timeout?.cancel()
-    }
-
-    private func resume(_ token: UInt64) {
-        shared.withLock { $0.waiters.removeValue(forKey: token) }?.resume()
+        return (state, Data(view.metricsText(core.counters).utf8))
     }
 }
 

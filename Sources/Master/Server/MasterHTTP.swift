@@ -1,4 +1,5 @@
 import Foundation
+import Snapshots
 import Hummingbird
 
 /// The master's HTTP endpoints: `/health`, `/state` (JSON) and `/metrics`

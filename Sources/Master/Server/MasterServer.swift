@@ -1,5 +1,6 @@
 import AgoraProto
 import Foundation
+import Snapshots
 import Logging
 import Messaging
 import ServiceLifecycle
@@ -102,6 +103,7 @@ public actor MasterServer: Service {
             group.cancelAll()
         }
         await router.shutdown()
+        snapshots.close()
         if let registryFailure {
             logger.critical("master stopped: the registry could not be written", metadata: ["error": "\(registryFailure)"])
             throw registryFailure
