@@ -205,12 +205,14 @@ let package = Package(
             dependencies: ["Marathon", "Framework", "AgoraProto", "Resources"],
             exclude: ["Fixtures"]
         ),
+        // Helpers shared by test targets (the real kubectl, run against an API server).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AgoraCLITests", dependencies: ["AgoraCLI"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Master", "Messaging", "AgoraProto", "Resources"]),
         .testTarget(
             name: "KubernetesTests",
             dependencies: [
-                "Kubernetes", "Framework", "AgoraProto", "Resources",
+                "Kubernetes", "Framework", "AgoraProto", "Resources", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -218,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework"]
+            dependencies: ["AgoraProto", "Resources", "Messaging", "Master", "Agent", "Framework", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,38 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `agora kube` as a real process on a real cluster, driven by the real kubectl, and
 /// restarted on its work dir in the middle: pods keep running and stay managed.
 @Suite(.serialized) struct KubectlTests {
-    static let kubectlPath = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// Runs kubectl against `server`; stdout and stderr together.
-    static func kubectl(_ arguments: [String], server: String, directory: String, input: String? = nil) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kubectlPath!)
-        process.arguments = ["--server", server, "--cache-dir", directory + "/cache", "--request-timeout", "30s"] + arguments
-        let outputPath = directory + "/kubectl-\(UUID().uuidString.prefix(8)).out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-                if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-                try? stdin.fileHandleForWriting.close()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        try output.close()
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
-    }
-
     static let deployment = """
         apiVersion: apps/v1
         kind: Deployment
@@ -51,8 +23,8 @@ import Testing
         """
 
     @Test func kubectlDrivesAgoraKubeAcrossARestart() async throws {
-        guard Self.kubectlPath != nil else {
-            print("KubectlTests skipped: no kubectl in /usr/bin or /usr/local/bin (apt-get install -y kubernetes-client)")
+        guard KubectlRunner.installedPath != nil else {
+            print("KubectlTests skipped: \(KubectlRunner.missingReason)")
             return
         }
         guard try AgoraBinary.run(["kube", "--help"]).status == 0 else {
@@ -67,18 +39,13 @@ import Testing
             let directory = cluster.workDir + "/kubectl"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
-            @discardableResult
-            func kubectl(_ arguments: String..., input: String? = nil) async throws -> String {
-                let result = try await Self.kubectl(arguments, server: server, directory: directory, input: input)
-                #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")) failed: \(result.output)")
-                return result.output
-            }
+            var kubectl: KubectlRunner { KubectlRunner(server: server, directory: directory, requestTimeout: "30s") }
             /// Polls kubectl until `condition` holds for its output, for at most 60 seconds.
             func waitFor(_ what: String, _ arguments: String..., condition: (String) -> Bool) async throws {
                 let deadline = ContinuousClock.now + .seconds(60)
                 var last = ""
                 while ContinuousClock.now < deadline {
-                    last = try await Self.kubectl(arguments, server: server, directory: directory).output
+                    last = try await kubectl.result(arguments).output
                     if condition(last) { return }
                     try await Task.sleep(for: .milliseconds(250))
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Kubernetes
+import TestSupport
 
 /// The real kubectl against the API on a loopback port. Skipped, with the reason printed,
 /// when no kubectl is installed.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 @testable import Kubernetes
+import TestSupport
 import Logging
 import ServiceLifecycle
 import Testing

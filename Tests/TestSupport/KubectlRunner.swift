@@ -3,27 +3,33 @@ import Testing
 
 /// The real kubectl against one API server, with a kubeconfig, cache and output files in
 /// `directory` (which the caller creates and removes).
-struct KubectlRunner {
+public struct KubectlRunner: Sendable {
     /// The installed kubectl, or nil: the kubectl tests then skip, saying `missingReason`.
-    static let installedPath = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let missingReason = "no kubectl in /usr/bin or /usr/local/bin (apt-get install kubectl or kubernetes-client)"
+    public static let installedPath = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    public static let missingReason = "no kubectl in /usr/bin or /usr/local/bin (apt-get install kubectl or kubernetes-client)"
 
     /// What one kubectl run did.
-    struct Result {
-        let status: Int32
+    public struct Result: Sendable {
+        public let status: Int32
         /// Standard output and standard error together.
-        let output: String
+        public let output: String
     }
 
     /// The API server's base URL, e.g. `http://127.0.0.1:8001`.
-    let server: String
-    let directory: String
+    public let server: String
+    public let directory: String
     /// kubectl's `--request-timeout`, e.g. `20s`.
-    let requestTimeout: String
+    public let requestTimeout: String
+
+    public init(server: String, directory: String, requestTimeout: String) {
+        self.server = server
+        self.directory = directory
+        self.requestTimeout = requestTimeout
+    }
 
     /// Runs kubectl with `arguments`, writing `input` to its standard input. The output
     /// goes to a file, so a long output cannot fill a pipe and stall kubectl.
-    func result(_ arguments: [String], input: String? = nil) async throws -> Result {
+    public func result(_ arguments: [String], input: String? = nil) async throws -> Result {
         let executable = try #require(Self.installedPath, "\(Self.missingReason)")
         let kubeconfig = try writeKubeconfig()
         let process = Process()
@@ -55,7 +61,7 @@ struct KubectlRunner {
     /// Runs kubectl and returns its output; records an issue when it fails and
     /// `expectSuccess` (the default).
     @discardableResult
-    func callAsFunction(_ arguments: String..., input: String? = nil, expectSuccess: Bool = true,
+    public func callAsFunction(_ arguments: String..., input: String? = nil, expectSuccess: Bool = true,
                         sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let result = try await result(arguments, input: input)
         if expectSuccess {
@@ -65,18 +71,20 @@ struct KubectlRunner {
         return result.output
     }
 
-    /// The kubeconfig for `server` (namespace `default`), written on first use.
+    /// The kubeconfig for `server` (namespace `default`), written on first use and again
+    /// when the server moved (a restarted API server on a new port).
     private func writeKubeconfig() throws -> String {
         let path = directory + "/kubeconfig"
-        if !FileManager.default.fileExists(atPath: path) {
-            try """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: agora, cluster: {server: "\(server)"}}]
-                users: [{name: agora, user: {}}]
-                contexts: [{name: agora, context: {cluster: agora, user: agora, namespace: default}}]
-                current-context: agora
-                """.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: agora, cluster: {server: "\(server)"}}]
+            users: [{name: agora, user: {}}]
+            contexts: [{name: agora, context: {cluster: agora, user: agora, namespace: default}}]
+            current-context: agora
+            """
+        if (try? String(contentsOfFile: path, encoding: .utf8)) != config {
+            try config.write(toFile: path, atomically: true, encoding: .utf8)
         }
         return path
     }
