@@ -14,17 +14,19 @@ struct MasterHTTPOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts instead of a table.")
     var json = false
 
-    /// Fetches and decodes the master's `/state`.
-    func fetchState() async throws -> (MasterStateView, Data) {
+    /// Fetches and decodes the master's `/state`, or with `summary` its `/state-summary`
+    /// (the same document without the task lists: small however many tasks run).
+    func fetchState(summary: Bool = false) async throws -> (MasterStateView, Data) {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        guard let endpoint = URL(string: base + "/state"), endpoint.scheme == "http" || endpoint.scheme == "https" else {
+        let path = summary ? "/state-summary" : "/state"
+        guard let endpoint = URL(string: base + path), endpoint.scheme == "http" || endpoint.scheme == "https" else {
             throw ValidationError("invalid --master-http \"\(url)\": expected a URL like http://127.0.0.1:5080")
         }
         let data: Data
         do {
             let (body, response) = try await URLSession.shared.data(from: endpoint)
             guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw ValidationError("the master at \(base) answered /state with an error")
+                throw ValidationError("the master at \(base) answered \(path) with an error")
             }
             data = body
         } catch let error as ValidationError {
@@ -35,7 +37,7 @@ struct MasterHTTPOptions: ParsableArguments {
         do {
             return (try JSONDecoder().decode(MasterStateView.self, from: data), data)
         } catch {
-            throw ValidationError("the master at \(base) sent a /state this client does not understand: \(error)")
+            throw ValidationError("the master at \(base) sent a \(path) this client does not understand: \(error)")
         }
     }
 }
@@ -59,7 +61,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
     @OptionGroup var options: MasterHTTPOptions
 
     func run() async throws {
-        let (state, raw) = try await options.fetchState()
+        let (state, raw) = try await options.fetchState(summary: true)
         if options.json {
             emitLine(String(decoding: raw, as: UTF8.self))
             return
@@ -78,8 +80,7 @@ struct ClusterStatusCommand: AsyncParsableCommand {
         emitLine("")
         emitLine(FrameworksCommand.table(state))
         emitLine("")
-        var counts: [String: Int] = [:]
-        for task in state.tasks + state.completedTasks { counts[task.state, default: 0] += 1 }
+        let counts = state.taskCounts ?? [:]
         emitLine(counts.isEmpty ? "no tasks"
             : "tasks: " + counts.keys.sorted().map { "\(counts[$0]!) \($0.replacingOccurrences(of: "TASK_", with: "").lowercased())" }.joined(separator: ", "))
     }
@@ -129,7 +130,7 @@ struct FrameworksCommand: AsyncParsableCommand {
     @OptionGroup var options: MasterHTTPOptions
 
     func run() async throws {
-        let (state, _) = try await options.fetchState()
+        let (state, _) = try await options.fetchState(summary: true)
         if options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

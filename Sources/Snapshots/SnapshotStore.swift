@@ -1,25 +1,28 @@
 import Foundation
 import Synchronization
 
-/// A daemon's `/state` document and `/metrics` text, built on demand.
+/// A daemon's `/state` document, its summary and its `/metrics` text, built on demand.
 ///
 /// The daemon (master or agent) notes each change of its state here. A reader that
 /// finds the published document older than the changes noted so far asks for a new one
 /// and waits until the daemon has published one that includes those changes (or
 /// `maximumWait` has passed, or the daemon stopped: then it gets the latest there is).
 /// The daemon looks for a capture to make with `claimCapture()` on its own schedule.
-/// Nothing is built while nobody reads, a `/metrics` read never builds the (large)
-/// `/state` document, and one capture at a time is in flight however many readers wait.
+/// Nothing is built while nobody reads, only the documents readers wait for are built
+/// (a `/metrics` read never builds the large `/state`), and one capture at a time is in
+/// flight however many readers wait.
 public final class SnapshotStore: Sendable {
     /// What one capture builds: the documents readers wait for, as of `changes` changes.
     public struct Capture: Sendable, Equatable {
         public let changes: Int
         public let includesState: Bool
+        /// The state without its task lists (`/state-summary`; only the master serves it).
+        public let includesSummary: Bool
         public let includesMetrics: Bool
     }
 
-    private enum Document {
-        case state, metrics
+    private enum Document: CaseIterable {
+        case state, summary, metrics
     }
 
     private struct Published {
@@ -37,6 +40,7 @@ public final class SnapshotStore: Sendable {
 
     private struct Shared {
         var state = Published(body: Data("{}".utf8))
+        var summary = Published(body: Data("{}".utf8))
         var metrics = Published(body: Data())
         var changes = 1
         var capturing = false
@@ -45,8 +49,20 @@ public final class SnapshotStore: Sendable {
         var waiters: [UInt64: Waiter] = [:]
 
         subscript(document: Document) -> Published {
-            get { document == .state ? state : metrics }
-            set { if document == .state { state = newValue } else { metrics = newValue } }
+            get {
+                switch document {
+                case .state: state
+                case .summary: summary
+                case .metrics: metrics
+                }
+            }
+            set {
+                switch document {
+                case .state: state = newValue
+                case .summary: summary = newValue
+                case .metrics: metrics = newValue
+                }
+            }
         }
     }
 
@@ -60,6 +76,11 @@ public final class SnapshotStore: Sendable {
     /// The `/state` document (JSON), including every change noted before the call.
     public func state() async -> Data {
         await current(.state)
+    }
+
+    /// The state without its task lists, including every change noted before the call.
+    public func summary() async -> Data {
+        await current(.summary)
     }
 
     /// The `/metrics` text (Prometheus), including every change noted before the call.
@@ -81,22 +102,21 @@ public final class SnapshotStore: Sendable {
     /// documents wanted, as of the changes noted so far.
     public func claimCapture() -> Capture? {
         shared.withLock { shared in
-            guard shared.state.wanted || shared.metrics.wanted, !shared.capturing else { return nil }
+            guard Document.allCases.contains(where: { shared[$0].wanted }), !shared.capturing else { return nil }
             let capture = Capture(changes: shared.changes, includesState: shared.state.wanted,
-                                  includesMetrics: shared.metrics.wanted)
-            shared.state.wanted = false
-            shared.metrics.wanted = false
+                                  includesSummary: shared.summary.wanted, includesMetrics: shared.metrics.wanted)
+            for document in Document.allCases { shared[document].wanted = false }
             shared.capturing = true
             return capture
         }
     }
 
     /// Publishes what `capture` built (nil: not asked for) and wakes the readers it satisfies.
-    public func publish(_ capture: Capture, state: Data?, metrics: Data?) {
+    public func publish(_ capture: Capture, state: Data?, summary: Data? = nil, metrics: Data?) {
         let ready = shared.withLock { shared in
-            if let state { shared.state = Published(body: state, changes: max(shared.state.changes, capture.changes)) }
-            if let metrics {
-                shared.metrics = Published(body: metrics, changes: max(shared.metrics.changes, capture.changes))
+            for (document, body) in [(Document.state, state), (.summary, summary), (.metrics, metrics)] {
+                guard let body else { continue }
+                shared[document] = Published(body: body, changes: max(shared[document].changes, capture.changes))
             }
             shared.capturing = false
             var ready: [CheckedContinuation<Void, Never>] = []

@@ -22,6 +22,13 @@ struct ClusterProcessTests {
             // The same file is in the agent's work dir.
             let sandboxes = FileManager.default.enumerator(atPath: cluster.workDir)?.compactMap { $0 as? String } ?? []
             #expect(sandboxes.contains { $0.hasSuffix("/stdout") && $0.contains("/frameworks/") })
+
+            // The summary counts the task without listing it, and `cluster status` reads it.
+            let summary = try JSONSerialization.jsonObject(with: Data(try await cluster.get("/state-summary").utf8)) as? [String: Any]
+            #expect((summary?["completedTasks"] as? [Any])?.isEmpty == true && (summary?["tasks"] as? [Any])?.isEmpty == true)
+            #expect(summary?["taskCounts"] as? [String: Int] == ["TASK_FINISHED": 1])
+            let status = try AgoraBinary.run(["cluster", "status", "--master-http", cluster.masterHTTP])
+            #expect(status.status == 0 && status.stdout.contains("tasks: 1 finished"), "\(status.stdout)\(status.stderr)")
         }
     }
 

@@ -35,6 +35,7 @@ struct MasterStateJSONTests {
                   partitionAware: false, failoverTimeoutSeconds: 604_800, dominantShare: 1.0 / 3,
                   offers: [.init(id: "o1", agentID: "a1", role: "*", resources: resources(2, text: "cpus:2"))], taskCount: 1),
         ],
+        taskCounts: ["TASK_RUNNING": 1, "TASK_LOST": 1],
         tasks: [
             .init(id: "t1", name: "web", frameworkID: "f1", agentID: "a1", executorID: "e1", state: "TASK_RUNNING",
                   resources: resources(0.1, text: "cpus:0.1"), message: "the health check passed", reason: nil),
@@ -60,5 +61,26 @@ struct MasterStateJSONTests {
         #expect(decoded.tasks.map(\.executorID) == ["e1", nil])
         #expect(decoded.frameworks.first?.dominantShare == 1.0 / 3)
         #expect(decoded.startTime == Self.tricky.startTime && decoded.uptimeSeconds == Self.tricky.uptimeSeconds)
+        #expect(decoded.taskCounts == ["TASK_RUNNING": 1, "TASK_LOST": 1])
+    }
+
+    @Test func theSummaryHasTheCountsButNotTheTaskLists() throws {
+        var s = MasterScenario()
+        let agent = try s.registerAgent("a1")
+        let f = try s.subscribe("f1")
+        _ = try s.launch(MasterScenario.task("t1"), framework: f)
+        _ = s.statusUpdate(agent: agent, framework: f, task: "t1", state: .taskRunning, uuid: MasterScenario.uuid(1))
+        _ = s.statusUpdate(agent: agent, framework: f, task: "t1", state: .taskFinished, uuid: MasterScenario.uuid(2))
+        _ = try s.launch(MasterScenario.task("t2"), framework: f)
+
+        let full = s.core.stateView(now: s.now)
+        let summary = s.core.stateView(now: s.now, includingTasks: false)
+        #expect(full.tasks.map(\.id) == ["t2"] && full.completedTasks.map(\.id) == ["t1"])
+        #expect(summary.tasks.isEmpty && summary.completedTasks.isEmpty)
+        #expect(summary.taskCounts == ["TASK_STAGING": 1, "TASK_FINISHED": 1])
+        #expect(full.taskCounts == summary.taskCounts)
+        #expect(summary.agents.map(\.taskCount) == [1] && summary.frameworks.map(\.taskCount) == [1])
+        let decoded = try JSONDecoder().decode(MasterStateView.self, from: summary.jsonData())
+        #expect(decoded.tasks.isEmpty && decoded.taskCounts == summary.taskCounts, "the summary decodes as a /state")
     }
 }

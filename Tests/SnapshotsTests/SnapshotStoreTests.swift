@@ -42,6 +42,16 @@ struct SnapshotStoreTests {
         #expect(await late.value == "two")
     }
 
+    @Test func aSummaryReadBuildsOnlyTheSummary() async {
+        let store = SnapshotStore()
+        let reader = Task { await store.summary() }
+        let capture = await claimWhenWanted(store)
+        #expect(capture.includesSummary && !capture.includesState && !capture.includesMetrics)
+        store.publish(capture, state: nil, summary: Data("summary".utf8), metrics: nil)
+        #expect(String(decoding: await reader.value, as: UTF8.self) == "summary")
+        #expect(String(decoding: await store.summary(), as: UTF8.self) == "summary", "no change since: answered at once")
+    }
+
     @Test func aReaderGetsTheLatestDocumentWhenNoCaptureComesInTime() async {
         let store = SnapshotStore(maximumWait: .milliseconds(50))
         #expect(String(decoding: await store.state(), as: UTF8.self) == "{}")

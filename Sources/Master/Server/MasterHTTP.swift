@@ -2,8 +2,9 @@ import Foundation
 import Snapshots
 import Hummingbird
 
-/// The master's HTTP endpoints: `/health`, `/state` (JSON) and `/metrics`
-/// (Prometheus text), answered from snapshots that include every change made before the request.
+/// The master's HTTP endpoints: `/health`, `/state` (JSON), `/state-summary` (the same
+/// document without its task lists) and `/metrics` (Prometheus text), answered from
+/// snapshots that include every change made before the request.
 public enum MasterHTTP {
     public static func router(snapshots: SnapshotStore) -> Router<BasicRequestContext> {
         let router = Router()
@@ -13,6 +14,10 @@ public enum MasterHTTP {
         router.get("/state") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(bytes: await snapshots.state())))
+        }
+        router.get("/state-summary") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: await snapshots.summary())))
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

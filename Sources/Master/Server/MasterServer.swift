@@ -216,9 +216,20 @@ public actor MasterServer: Service {
         let now = now
         let store = snapshots
         Task.detached(priority: .utility) {
-            let state = capture.includesState ? frozen.stateView(now: now).jsonData() : nil
+            var state: Data?
+            var summary: Data?
+            if capture.includesState || capture.includesSummary {
+                // One view for both: the summary is the state without its task lists.
+                var view = frozen.stateView(now: now, includingTasks: capture.includesState)
+                if capture.includesState { state = view.jsonData() }
+                if capture.includesSummary {
+                    view.tasks = []
+                    view.completedTasks = []
+                    summary = view.jsonData()
+                }
+            }
             let metrics = capture.includesMetrics ? Data(frozen.metricsText(messaging: messaging).utf8) : nil
-            store.publish(capture, state: state, metrics: metrics)
+            store.publish(capture, state: state, summary: summary, metrics: metrics)
         }
     }
 }

@@ -15,6 +15,7 @@ extension MasterStateView {
             object.field("masterID") { $0.string(masterID) }
             object.field("roleShares") { $0.dictionary(roleShares) { $0.number($1) } }
             object.field("startTime") { $0.number(startTime) }
+            if let taskCounts { object.field("taskCounts") { $0.dictionary(taskCounts) { $0.number($1) } } }
             object.field("tasks") { $0.array(tasks) { $0.task($1) } }
             object.field("uptimeSeconds") { $0.number(uptimeSeconds) }
             object.field("version") { $0.string(version) }

@@ -22,7 +22,9 @@ public struct ResourcesView: Codable, Sendable, Equatable {
     }
 }
 
-/// The JSON document served at `/state`.
+/// The JSON document served at `/state`; `/state-summary` serves it with empty `tasks`
+/// and `completedTasks` (the counts stay: `taskCounts`, and each agent's and framework's
+/// `taskCount`), which at 100k tasks is a small fraction of the size and the work.
 public struct MasterStateView: Codable, Sendable {
     public struct Agent: Codable, Sendable {
         public var id: String
@@ -83,14 +85,18 @@ public struct MasterStateView: Codable, Sendable {
     public var uptimeSeconds: Double
     public var agents: [Agent]
     public var frameworks: [Framework]
+    /// Tasks by state name (`TASK_RUNNING`, …): live ones and the recently completed ones
+    /// listed in `completedTasks`. Optional for older masters' documents.
+    public var taskCounts: [String: Int]?
     public var tasks: [Task]
     public var completedTasks: [Task]
     public var roleShares: [String: Double]
 }
 
 extension MasterCore {
-    /// A point-in-time view for `/state`; built by the shell outside the request path.
-    public func stateView(now: Duration) -> MasterStateView {
+    /// A point-in-time view for `/state` (or, without the task lists, `/state-summary`);
+    /// built by the shell outside the request path.
+    public func stateView(now: Duration, includingTasks: Bool = true) -> MasterStateView {
         let start = configuration.startedAtUnixSeconds
         // One pass over offers and executors for all agents (not one per agent).
         var offeredByAgent: [AgentID: Resources] = [:]
@@ -130,10 +136,18 @@ extension MasterCore {
         return MasterStateView(
             masterID: configuration.runID, hostname: configuration.hostname, version: configuration.version,
             address: configuration.advertisedAddress, startTime: start, uptimeSeconds: now.seconds,
-            agents: agentViews, frameworks: frameworkViews,
-            tasks: tasks.values.sorted { $0.key < $1.key }.map(Self.taskView),
-            completedTasks: completedTasks.map(Self.taskView),
+            agents: agentViews, frameworks: frameworkViews, taskCounts: taskCountsByState(),
+            tasks: includingTasks ? tasks.values.sorted { $0.key < $1.key }.map(Self.taskView) : [],
+            completedTasks: includingTasks ? completedTasks.map(Self.taskView) : [],
             roleShares: Dictionary(uniqueKeysWithValues: roles.map { ($0, allocator.roleShare(of: $0)) }))
+    }
+
+    /// Live and recently completed tasks by state name.
+    func taskCountsByState() -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for task in tasks.values { counts[task.state.name, default: 0] += 1 }
+        for task in completedTasks { counts[task.state.name, default: 0] += 1 }
+        return counts
     }
 
     static func taskView(_ task: TaskRecord) -> MasterStateView.Task {
@@ -168,9 +182,7 @@ extension MasterCore {
         let connected = frameworks.values.filter(\.isConnected).count
         gauge("frameworks", "Frameworks known to the master, by state.",
               [("state=\"connected\"", Double(connected)), ("state=\"disconnected\"", Double(frameworks.count - connected))])
-        var byState: [String: Int] = [:]
-        for task in tasks.values { byState[task.state.name, default: 0] += 1 }
-        for task in completedTasks { byState[task.state.name, default: 0] += 1 }
+        let byState = taskCountsByState()
         gauge("tasks", "Tasks by state (terminal ones among the recently completed).",
               byState.keys.sorted().map { ("state=\"\($0)\"", Double(byState[$0]!)) })
         gauge("offers_outstanding", "Offers waiting for an answer.", [("", Double(offers.count))])
