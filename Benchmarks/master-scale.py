@@ -8,7 +8,8 @@ Each round starts a fresh master (release build, its own temporary work dir) and
   - the allocation cycle time while the framework keeps declining offers (the master's
     /metrics gauge agora_master_allocation_run_seconds, sampled for --sample-seconds),
   - the master's RSS (VmRSS, and the peak VmHWM),
-  - /state latency under --state-clients concurrent clients for --state-seconds,
+  - /state and then /state-summary latency under --state-clients concurrent clients for
+    --state-seconds each,
   - master failover, --failovers times: SIGKILL the master, start it again on the same
     work dir and ports, and time until every agent has re-registered and the framework
     receives offers again (the simulator's failover_complete line).
@@ -123,8 +124,8 @@ def sample_allocation(http, seconds):
     return durations
 
 
-def state_load(http, clients, seconds):
-    """`clients` threads GET /state back to back for `seconds`; latencies in ms."""
+def state_load(http, clients, seconds, path="/state"):
+    """`clients` threads GET `path` back to back for `seconds`; latencies in ms."""
     latencies, sizes, errors = [], [], []
     lock = threading.Lock()
     deadline = time.time() + seconds
@@ -133,7 +134,7 @@ def state_load(http, clients, seconds):
         while time.time() < deadline:
             start = time.perf_counter()
             try:
-                body = urllib.request.urlopen(http + "/state", timeout=120).read()
+                body = urllib.request.urlopen(http + path, timeout=120).read()
             except Exception as error:  # counted and reported, not fatal
                 with lock:
                     errors.append(str(error))
@@ -188,21 +189,23 @@ def run_round(args, index):
         if args.state_clients > 0:
             state = json.loads(urllib.request.urlopen(http + "/state", timeout=120).read())
             result["state_agents"], result["state_tasks"] = len(state["agents"]), len(state["tasks"])
+            # The full document, then the summary (no task lists), under the same load.
             # Allocation keeps running meanwhile: sample its cycles in parallel with the load.
-            during = []
-            sampler = threading.Thread(target=lambda: during.extend(sample_allocation(http, args.state_seconds)))
-            sampler.start()
-            latencies, sizes, errors = state_load(http, args.state_clients, args.state_seconds)
-            sampler.join()
-            result["state_requests"] = len(latencies)
-            result["state_errors"] = len(errors)
-            if latencies:
-                result["state_p50_ms"] = percentile(latencies, 50)
-                result["state_p99_ms"] = percentile(latencies, 99)
-                result["state_mean_ms"] = statistics.mean(latencies)
-                result["state_mib"] = statistics.median(sizes) / (1 << 20)
-            if during:
-                result["allocation_ms_during_state_load"] = statistics.median(during)
+            for path, prefix in (("/state", "state"), ("/state-summary", "summary")):
+                during = []
+                sampler = threading.Thread(target=lambda: during.extend(sample_allocation(http, args.state_seconds)))
+                sampler.start()
+                latencies, sizes, errors = state_load(http, args.state_clients, args.state_seconds, path)
+                sampler.join()
+                result[f"{prefix}_requests"] = len(latencies)
+                result[f"{prefix}_errors"] = len(errors)
+                if latencies:
+                    result[f"{prefix}_p50_ms"] = percentile(latencies, 50)
+                    result[f"{prefix}_p99_ms"] = percentile(latencies, 99)
+                    result[f"{prefix}_mean_ms"] = statistics.mean(latencies)
+                    result[f"{prefix}_mib"] = statistics.median(sizes) / (1 << 20)
+                if during:
+                    result[f"allocation_ms_during_{prefix}_load"] = statistics.median(during)
 
         failovers = []
         for k in range(args.failovers):
@@ -300,6 +303,13 @@ def main():
         ("/state p99 (ms)", median_of(results, "state_p99_ms")),
         ("/state mean (ms)", median_of(results, "state_mean_ms")),
         ("/state size (MiB)", median_of(results, "state_mib")),
+        ("/state requests served", median_of(results, "state_requests")),
+        ("/state-summary p50 (ms)", median_of(results, "summary_p50_ms")),
+        ("/state-summary p99 (ms)", median_of(results, "summary_p99_ms")),
+        ("/state-summary mean (ms)", median_of(results, "summary_mean_ms")),
+        ("/state-summary size (MiB)", median_of(results, "summary_mib")),
+        ("/state-summary requests served", median_of(results, "summary_requests")),
+        ("allocation cycle under /state-summary load (ms)", median_of(results, "allocation_ms_during_summary_load")),
     ]
     for key, label in (("master_start_s", "failover: master restart to ready (s)"),
                        ("agents_since_start_s", "failover: all agents re-registered, from restart (s)"),
