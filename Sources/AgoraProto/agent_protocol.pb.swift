@@ -328,6 +328,13 @@ public nonisolated struct Agora_V1_Pong: Sendable {
   /// Clears the value of `sequence`. Subsequent reads from it will return its default value.
   public mutating func clearSequence() {self._sequence = nil}
 
+  /// The executors with resources of their own that the agent runs or is starting when
+  /// it answers, each with only framework_id and executor_id. An executor the master
+  /// charges on the agent, last launched on before this ping, that is not listed has
+  /// ended (its exit report was lost) or never started (its launch was lost): its
+  /// resources are free again.
+  public var executors: [Agora_V1_ExecutorInfo] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -792,7 +799,7 @@ public nonisolated struct Agora_V1_ReconcileAgentTasks: Sendable {
   fileprivate var _agentID: Agora_V1_AgentID? = nil
 }
 
-/// Agent -> master: an executor ended.
+/// Agent -> master: an executor ended, or could not be started.
 public nonisolated struct Agora_V1_ExitedExecutor: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -843,6 +850,12 @@ public nonisolated struct Agora_V1_ExitedExecutor: Sendable {
   public var hasMessage: Bool {self._message != nil}
   /// Clears the value of `message`. Subsequent reads from it will return its default value.
   public mutating func clearMessage() {self._message = nil}
+
+  /// Every task this run of the executor was given. A launch on the executor can cross
+  /// this message: a task of the executor that the master tracks and that is not listed
+  /// reached the agent after the exit, and the agent starts the executor again for it,
+  /// so its resources stay in use.
+  public var tasks: [Agora_V1_TaskID] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1238,7 +1251,7 @@ nonisolated extension Agora_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Agora_V1_Pong: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Pong"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{1}sequence\0\u{1}executors\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1248,6 +1261,7 @@ nonisolated extension Agora_V1_Pong: SwiftProtobuf.Message, SwiftProtobuf._Messa
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._agentID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self._sequence) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.executors) }()
       default: break
       }
     }
@@ -1264,12 +1278,16 @@ nonisolated extension Agora_V1_Pong: SwiftProtobuf.Message, SwiftProtobuf._Messa
     try { if let v = self._sequence {
       try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
     } }()
+    if !self.executors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.executors, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Agora_V1_Pong, rhs: Agora_V1_Pong) -> Bool {
     if lhs._agentID != rhs._agentID {return false}
     if lhs._sequence != rhs._sequence {return false}
+    if lhs.executors != rhs.executors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1781,7 +1799,7 @@ nonisolated extension Agora_V1_ReconcileAgentTasks: SwiftProtobuf.Message, Swift
 
 nonisolated extension Agora_V1_ExitedExecutor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExitedExecutor"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}framework_id\0\u{3}executor_id\0\u{1}status\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}framework_id\0\u{3}executor_id\0\u{1}status\0\u{1}message\0\u{1}tasks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1794,6 +1812,7 @@ nonisolated extension Agora_V1_ExitedExecutor: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularMessageField(value: &self._executorID) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self._status) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self._message) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
       default: break
       }
     }
@@ -1819,6 +1838,9 @@ nonisolated extension Agora_V1_ExitedExecutor: SwiftProtobuf.Message, SwiftProto
     try { if let v = self._message {
       try visitor.visitSingularStringField(value: v, fieldNumber: 5)
     } }()
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1828,6 +1850,7 @@ nonisolated extension Agora_V1_ExitedExecutor: SwiftProtobuf.Message, SwiftProto
     if lhs._executorID != rhs._executorID {return false}
     if lhs._status != rhs._status {return false}
     if lhs._message != rhs._message {return false}
+    if lhs.tasks != rhs.tasks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

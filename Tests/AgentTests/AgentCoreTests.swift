@@ -433,6 +433,7 @@ private typealias S = AgentScenario
         #expect(exited.first?.frameworkID.value == S.frameworkID)
         #expect(exited.first?.agentID.value == S.agentID)
         #expect(exited.first?.status == 137)
+        #expect(exited.first?.tasks.map(\.value) == ["t1"], "names the tasks of that run (a launch may cross it)")
         #expect(Set(S.destroyedContainers(directives)) == [containerID, taskContainer])
         #expect(s.core.executors[Self.executorKey] == nil)
         #expect(s.core.counters.executorsExited == 1)
@@ -573,6 +574,35 @@ private typealias S = AgentScenario
         }
         #expect(S.statusUpdates(misaddressed).isEmpty)
         #expect(s.core.tasks.isEmpty)
+    }
+
+    /// The master charges a custom executor's resources: pongs list such executors (not
+    /// the shared command executor, which has none), and a launch that fails is reported
+    /// as an exit naming its tasks, so that the master frees them.
+    @Test func pongsListChargedExecutorsAndAFailedLaunchIsReportedAsAnExit() throws {
+        var s = S()
+        try s.register()
+        _ = try s.runningTask("command")
+        var task = S.task("t1")
+        task.clearCommand()
+        task.executor.executorID.value = "custom"
+        task.executor.command.value = "/bin/custom-executor"
+        task.executor.resources = S.bag("cpus:0.5;mem:32").proto
+        let launch = try #require(S.launches(s.runTask(task)).first)
+
+        let pong = S.toMaster(s.fromMaster { envelope in
+            envelope.ping.agentID.value = S.agentID
+            envelope.ping.sequence = 3
+        }).filter(\.isPong).map(\.pong)
+        #expect(pong.map(\.sequence) == [3])
+        #expect(pong.first?.executors.map { "\($0.frameworkID.value)/\($0.executorID.value)" } == ["\(S.frameworkID)/custom"])
+
+        let failed = s.core.executorLaunchFailed(launch.key, containerID: launch.containerID, message: "no such file",
+                                                 now: s.now)
+        #expect(S.statusUpdates(failed).map(\.status.state) == [.taskFailed])
+        let exited = S.toMaster(failed).filter(\.isExitedExecutor).map(\.exitedExecutor)
+        #expect(exited.map(\.executorID.value) == ["custom"])
+        #expect(exited.first?.tasks.map(\.value) == ["t1"])
     }
 
     @Test func aReconciliationReportsOnlyTheTasksTheAgentDoesNotKnow() throws {

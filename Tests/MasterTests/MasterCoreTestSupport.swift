@@ -110,10 +110,17 @@ struct MasterScenario {
         return handle(envelope, from: peer)
     }
 
-    mutating func pong(_ agentID: AgentID, sequence: UInt64) -> [MasterDirective] {
+    /// A pong from `agentID` listing `executors` (framework ID, executor ID) as running.
+    mutating func pong(_ agentID: AgentID, sequence: UInt64, executors: [(FrameworkID, String)] = []) -> [MasterDirective] {
         var pong = Agora_V1_Pong()
         pong.agentID.value = agentID
         pong.sequence = sequence
+        pong.executors = executors.map { frameworkID, executorID in
+            var executor = Agora_V1_ExecutorInfo()
+            executor.frameworkID.value = frameworkID
+            executor.executorID.value = executorID
+            return executor
+        }
         var envelope = Agora_V1_Envelope()
         envelope.pong = pong
         return handle(envelope, from: agentPeers[agentID]!)

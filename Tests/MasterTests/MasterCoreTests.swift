@@ -357,6 +357,34 @@ private typealias S = MasterScenario
         #expect(s.core.used(on: agent) == S.bag("cpus:2;mem:288"))
     }
 
+    /// An executor's exit report can be lost, and a launch can be lost on its way: a pong
+    /// lists the executors the agent runs, and those launched on before that ping and not
+    /// listed are no longer charged.
+    @Test func aPongFreesTheExecutorsTheAgentNoLongerRuns() throws {
+        var s = S()
+        let agent = try s.registerAgent("a1", resources: "cpus:2;mem:1024")
+        let f = try s.subscribe("f1")
+        let offer = try s.takeOffer(for: f)
+        _ = s.call(.accept, framework: f) { call in
+            call.accept.offerIds = [offer.id]
+            call.accept.operations = [Self.launchGroup(executor: "cpus:0.5;mem:32", tasks: [("g1", "cpus:0.5;mem:128")])]
+        }
+        #expect(s.core.used(on: agent) == S.bag("cpus:1;mem:160"))
+
+        // A pong to a ping sent before the launch cannot tell: the executor stays charged.
+        _ = s.pong(agent, sequence: 0)
+        #expect(s.core.used(on: agent) == S.bag("cpus:1;mem:160"))
+
+        // A later ping's pong that lists it keeps it; one that does not frees it.
+        s.now = .seconds(16)
+        _ = s.tick()
+        _ = s.pong(agent, sequence: 1, executors: [(f, "group-executor")])
+        #expect(s.core.used(on: agent) == S.bag("cpus:1;mem:160"))
+        _ = s.pong(agent, sequence: 1)
+        #expect(s.core.used(on: agent) == S.bag("cpus:0.5;mem:128"), "only the task is left")
+        #expect(s.core.executors.isEmpty)
+    }
+
     @Test func aTaskGroupMayNotUseMoreThanOfferedCountingItsExecutor() throws {
         var s = S()
         let agent = try s.registerAgent("a1", resources: "cpus:2;mem:1024")

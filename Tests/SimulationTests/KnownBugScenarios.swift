@@ -7,7 +7,15 @@ import Testing
 @testable import Master
 
 /// Runs the sweep found, replayed step by step against `MasterCore`: they keep a
-/// fixed bug fixed where random seeds now reach it too rarely to rely on.
+/// fixed bug fixed where random seeds now reach it too rarely to rely on. Found by the
+/// sweep and fixed, now guarded by it: a RegisterAgent retry admitted as a second agent;
+/// a task group's executor resources forgotten after a master restart; a KILL of a task
+/// that had just ended answered TASK_LOST; reconciliation of a task its registered agent
+/// does not run answered TASK_UNKNOWN; a KILL of a task the master does not know, naming
+/// an agent it knows to be unreachable, answered "does not know it" instead of as
+/// reconciliation does; a launch crossing its executor's exit left the restarted
+/// executor unaccounted; executors that ended unheard of (exit report lost) or never
+/// started (launch lost) stayed charged.
 @Suite("Simulation scenarios, directed")
 struct KnownBugScenarios {
     /// A master and the registry its shell would keep.
@@ -202,15 +210,12 @@ struct KnownBugScenarios {
         #expect(answers == [.taskGone])
     }
 
-    /// Known bug `Simulation.KnownBug.executorExitCrossesLaunch`, first seen as sweep seed
-    /// 5662 (random seeds stopped reaching it once command tasks shared one executor, so it
-    /// is replayed here step by step). A custom executor's idle exit crosses a launch on
+    /// First seen as sweep seed 5662. A custom executor's idle exit crosses a launch on
     /// it: the master launches t2 on ce0, which it believes running, charging t2 alone;
-    /// then ce0's ExitedExecutor arrives and the master frees ce0's resources. The agent
-    /// starts ce0 again for t2, so it runs ce0 + t2 while the master accounts t2 only and
-    /// offers ce0's share to others. Passes while the bug is there; once fixed, the known
-    /// issue is not recorded and this fails: then drop the bug and its workaround.
-    @Test("known bug: a launch crossing its executor's exit leaves the relaunched executor unaccounted")
+    /// then ce0's ExitedExecutor arrives. The agent starts ce0 again for t2, so the
+    /// master must keep charging ce0: the exit report names the tasks that run of ce0
+    /// had (t1 only), and t2 is not among them.
+    @Test("a launch crossing its executor's exit keeps the restarted executor accounted")
     func launchCrossingExecutorExit() throws {
         var (cluster, info, frameworkID) = try Self.start(resources: "cpus:3;mem:1024")
         let agentID = info.id.value
@@ -265,14 +270,26 @@ struct KnownBugScenarios {
             exited.agentID.value = agentID
             exited.frameworkID.value = frameworkID
             exited.executorID.value = "ce0"
+            var t1 = Agora_V1_TaskID()
+            t1.value = "t1"
+            exited.tasks = [t1]
             envelope.exitedExecutor = exited
         }
 
         // The agent now runs ce0 again (for t2) and t2: cpus 1.5.
-        let used = cluster.master.used(on: agentID)
-        #expect(used.cpus.doubleValue >= 1, "t2 is accounted: \(used)")
-        withKnownIssue("bug: a launch crossing its executor's exit: the master frees the executor's resources, the agent restarts it") {
-            #expect(used.cpus.doubleValue >= 1.5, "the relaunched executor's cpus are not accounted: \(used)")
+        #expect(cluster.master.used(on: agentID).cpus.doubleValue == 1.5, "\(cluster.master.used(on: agentID))")
+
+        // Had t2 been in that run of ce0 (the exit came after the launch), ce0 is gone.
+        fromAgent { envelope in
+            var exited = Agora_V1_ExitedExecutor()
+            exited.agentID.value = agentID
+            exited.frameworkID.value = frameworkID
+            exited.executorID.value = "ce0"
+            var t2 = Agora_V1_TaskID()
+            t2.value = "t2"
+            exited.tasks = [t2]
+            envelope.exitedExecutor = exited
         }
+        #expect(cluster.master.used(on: agentID).cpus.doubleValue == 1, "t2 alone: \(cluster.master.used(on: agentID))")
     }
 }

@@ -29,8 +29,6 @@ struct SimulatedExecutor {
     let kind: Kind
     /// Never subscribes (a wedged executor the agent must time out).
     let hangs: Bool
-    /// Custom executors only: never exits by itself (a known-bug workaround).
-    var immortal = false
     var connection = 0
     var peer = PeerID("none")
     var connected = false
@@ -128,7 +126,7 @@ struct SimulatedExecutor {
         case .shared:
             break
         case .custom:
-            if allDone, !immortal {
+            if allDone {
                 let since = idleSince ?? now
                 idleSince = since
                 if now - since >= .seconds(5) {

@@ -31,9 +31,6 @@ struct Simulation {
         var keepFullTrace = false
         /// Test hook: breaks the harness on purpose to prove the checks can fail.
         var sabotage: Sabotage?
-        /// Steers runs around the known bugs (see `KnownBug`) so that they can find
-        /// other ones; each known-issue test lifts its own workaround.
-        var workarounds = Set(KnownBug.allCases)
         /// Replaces some of the fault rates each seed draws (names of `Faults`' rates),
         /// or scales the crash, partition and disconnect rates with `storm` (1: as drawn).
         var faultOverrides: [String: Double] = [:]
@@ -325,7 +322,7 @@ struct Simulation {
         }
         if master != nil, rng.chance(faults.masterCrash) { crashMaster() }
         if rng.chance(faults.executorCrash), let pid = rng.pick(executors.keys.sorted()),
-           let executor = executors[pid], !executor.isDying, !executor.immortal {
+           let executor = executors[pid], !executor.isDying {
             stats.executorCrashes += 1
             let memory = rng.chance(0.3)
             note("FAULT executor \(pid) (\(executor.key.executorID) on agent \(executor.host)) crashes")
@@ -553,8 +550,7 @@ struct Simulation {
         case .custom: .custom
         case .builtIn: launch.isShared ? .shared : .group
         }
-        let immortal = kind == .custom && settings.workarounds.contains(.executorExitCrossesLaunch)
-        if rng.chance(0.01), !immortal {
+        if rng.chance(0.01) {
             note("  executor for \(launch.key.executorID) fails to launch")
             let directives = agents[index].core!.executorLaunchFailed(launch.key, containerID: launch.containerID,
                                                                       message: "simulated launch failure",
@@ -563,8 +559,7 @@ struct Simulation {
             return
         }
         var executor = SimulatedExecutor(pid: pid, host: index, key: launch.key, containerID: launch.containerID,
-                                         kind: kind, hangs: rng.chance(0.01) && !immortal)
-        executor.immortal = immortal
+                                         kind: kind, hangs: rng.chance(0.01))
         executor.connectAt = now + rng.milliseconds(5...200)
         executors[pid] = executor
         note("  agent \(index) launches executor \(pid) (\(kind.rawValue) \(launch.key.executorID), \(launch.containerID))")
@@ -695,9 +690,17 @@ struct Simulation {
                 stats.messagesDropped += 1
                 return note("\(text) (lost: partition)")
             }
+            var envelope = message.envelope
+            if settings.sabotage == .silentExecutorExits {
+                if case .exitedExecutor = envelope.payload { return note("\(text) (sabotaged)") }
+                if case .pong(var pong) = envelope.payload {
+                    pong.executors = []
+                    envelope.pong = pong
+                }
+            }
             note(text)
             masterDirty = true
-            let directives = master!.handle(message.envelope, from: peer, now: now - masterStartedAt)
+            let directives = master!.handle(envelope, from: peer, now: now - masterStartedAt)
             if case .schedulerCall(let call) = message.envelope.payload, call.type == .accept {
                 markAdmitted(call)
             }

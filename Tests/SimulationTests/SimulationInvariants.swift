@@ -119,6 +119,21 @@ extension Simulation {
                     return fail("the master tracks \(key.taskID) as \(Wire.state(task.state)) on agent \(index), which does not know it")
                 }
             }
+            // ... and on the executors that hold resources there: none charged that is gone
+            // (resources lost to offers), none running uncharged (the agent over-committed).
+            // As above, a launch still STAGING may not have reached the agent: its
+            // executor is left out.
+            let staging = Set((master.agents[agentID]?.tasks ?? []).compactMap { key -> String? in
+                guard let task = master.tasks[key], task.state == .taskStaging, let executorID = task.executorID else { return nil }
+                return "\(key.frameworkID)/\(executorID)"
+            })
+            let charged = Set(master.executors.filter { $0.key.agentID == agentID && !$0.value.isEmpty }
+                .map { "\($0.key.frameworkID)/\($0.key.executorID)" }).subtracting(staging)
+            let running = Set(core.executors.filter { !$0.value.info.resources.isEmpty }
+                .map { "\($0.key.frameworkID)/\($0.key.executorID)" }).subtracting(staging)
+            if charged != running {
+                return fail("on agent \(index) the master charges executors \(charged.sorted()) but the agent runs \(running.sorted())")
+            }
         }
         for executor in executors.values.sorted(by: { $0.pid < $1.pid }) where executor.subscribed && !executor.pending.isEmpty {
             return fail("executor \(executor.pid) still has \(executor.pending.count) unacknowledged updates after the drain")
@@ -166,7 +181,7 @@ extension Simulation {
             envelope.runTask = run
             _ = agents[0].core!.handleMaster(envelope, now: now - agents[0].startedAt)
             agents[0].dirty = true
-        case .forgeTerminalUpdate, .loseUpdatesAtFramework, .resendAcknowledged:
+        case .forgeTerminalUpdate, .loseUpdatesAtFramework, .resendAcknowledged, .silentExecutorExits:
             break  // applied where messages are delivered or agents crash
         }
     }

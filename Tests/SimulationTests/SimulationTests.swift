@@ -8,8 +8,6 @@
 //   (with AGORA_SIM_TRACE=1 the replay prints its whole trace, core logs included)
 //   Run more seeds:       AGORA_SIM_SEEDS=<n> swift test --skip-build --filter Simulation
 //   Start elsewhere:      AGORA_SIM_FIRST_SEED=<k> (seeds k, k+1, …; default 1)
-//   Lift workarounds:     AGORA_SIM_LIFT=<bug>[,<bug>…] (names of `Simulation.KnownBug`), to
-//                         see how often a known bug strikes or to find a seed showing it
 //   Set fault rates:      AGORA_SIM_FAULTS=drop=0.1,duplicate=0.05,reorder=0.2,delay=0.05,
 //                         intraLinkReorder=0.05,masterCrash=0.01,storm=3 (any subset of
 //                         `Simulation.Faults`' rates; otherwise each seed draws its own;
@@ -39,9 +37,6 @@ struct SimulationTests {
     static func settings(seed: UInt64) -> Simulation.Settings {
         var settings = Simulation.Settings(seed: seed)
         settings.keepFullTrace = environment["AGORA_SIM_TRACE"] == "1"
-        for name in (environment["AGORA_SIM_LIFT"] ?? "").split(separator: ",") {
-            if let bug = Simulation.KnownBug(rawValue: String(name)) { settings.workarounds.remove(bug) }
-        }
         for pair in (environment["AGORA_SIM_FAULTS"] ?? "").split(separator: ",") {
             let parts = pair.split(separator: "=")
             if parts.count == 2, let value = Double(parts[1]) { settings.faultOverrides[String(parts[0])] = value }

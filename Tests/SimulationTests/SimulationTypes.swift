@@ -13,24 +13,9 @@ extension Simulation {
         case loseUpdatesAtFramework
         /// Invariant 4: agent 0's checkpoint puts already-acknowledged updates back in its streams.
         case resendAcknowledged
-    }
-
-    /// Bugs found in the cores by this simulation and not fixed yet. While one is
-    /// open, the sweep steers around it (`Settings.workarounds`) and a known-issue
-    /// test replays it step by step (`KnownBugScenarios`). Found and fixed
-    /// since, now guarded by the sweep: a RegisterAgent retry admitted as a second
-    /// agent; a task group's executor resources forgotten after a master restart; a
-    /// KILL of a task that had just ended answered TASK_LOST; reconciliation of a task
-    /// its registered agent does not run answered TASK_UNKNOWN (see `KnownBugScenarios`);
-    /// a KILL of a task the master does not know, naming an agent it knows to be
-    /// unreachable, answered "does not know it" instead of as reconciliation does.
-    enum KnownBug: String, CaseIterable, Sendable {
-        /// A task launched on an executor the master believes running crosses that
-        /// executor's exit: the master frees the executor's resources on ExitedExecutor,
-        /// the agent starts the executor anew for the task, and those resources are
-        /// offered again (the agent is over-committed). Workaround: custom executors
-        /// never end by themselves (no idle exit, crash, failed launch or hang).
-        case executorExitCrossesLaunch
+        /// Invariant 4 (executors): the master never hears that an executor ended (exit
+        /// reports are lost, pongs list no executors), so it keeps charging them.
+        case silentExecutorExits
     }
 
     struct Failure: Error, CustomStringConvertible {

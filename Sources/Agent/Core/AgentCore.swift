@@ -154,15 +154,7 @@ public struct AgentCore: Sendable {
         }
         executors[key] = nil
         if let peer = executor.peer { executorsByPeer[peer] = nil }
-        if let agentID {
-            var exited = Agora_V1_ExitedExecutor()
-            exited.agentID.value = agentID
-            exited.frameworkID.value = key.frameworkID
-            exited.executorID.value = key.executorID
-            exited.status = status
-            exited.message = description
-            sendToMaster { $0.exitedExecutor = exited }
-        }
+        reportExecutorExit(key, tasks: executor.tasks, status: status, message: description)
         directives.append(.destroyContainer(key: key, containerID: containerID, gracePeriod: .zero))
         directives.append(.scheduleSandboxRemoval(key: key, containerID: containerID))
         forgetFinishedTasks(of: key.frameworkID)
@@ -179,8 +171,28 @@ public struct AgentCore: Sendable {
                            reason: .containerLaunchFailed, message: message, now: now)
         }
         executors[key] = nil
+        // The master charged the executor's resources with its first task: they are free again.
+        reportExecutorExit(key, tasks: executor.tasks, status: 0, message: "could not be started: \(message)")
         directives.append(.destroyContainer(key: key, containerID: containerID, gracePeriod: .zero))
         return takeDirectives()
+    }
+
+    /// Tells the master an executor ended (or never started), naming the tasks it was
+    /// given: a launch that crossed this message is not among them (see `ExitedExecutor`).
+    private mutating func reportExecutorExit(_ key: ExecutorKey, tasks: Set<String>, status: Int32, message: String) {
+        guard let agentID else { return }
+        var exited = Agora_V1_ExitedExecutor()
+        exited.agentID.value = agentID
+        exited.frameworkID.value = key.frameworkID
+        exited.executorID.value = key.executorID
+        exited.status = status
+        exited.message = message
+        exited.tasks = tasks.sorted().map { taskID in
+            var id = Agora_V1_TaskID()
+            id.value = taskID
+            return id
+        }
+        sendToMaster { $0.exitedExecutor = exited }
     }
 
     /// The shell could not make the container of a task for a shared executor; the
@@ -346,6 +358,14 @@ public struct AgentCore: Sendable {
         var pong = Agora_V1_Pong()
         pong.agentID.value = agentID
         pong.sequence = ping.sequence
+        // The executors the master may charge here (see `Pong.executors`).
+        pong.executors = executors.keys.sorted().compactMap { key in
+            guard let executor = executors[key], !executor.info.resources.isEmpty else { return nil }
+            var listed = Agora_V1_ExecutorInfo()
+            listed.frameworkID.value = key.frameworkID
+            listed.executorID.value = key.executorID
+            return listed
+        }
         sendToMaster { $0.pong = pong }
     }
 
@@ -573,7 +593,9 @@ public struct AgentCore: Sendable {
                 (event.type == .launch && event.launch.task.taskID.value == key.taskID)
                     || (event.type == .launchGroup && event.launchGroup.taskGroup.tasks.isEmpty)
             }
-            executor.tasks.remove(key.taskID)
+            // It stays among the executor's tasks until its update is acknowledged (see
+            // `forgetFinishedTasks`), so that an exit report names it while the master may
+            // not know it ended (see `ExitedExecutor.tasks`).
             executors[executorKey] = executor
             generateUpdate(key, state: .taskKilled, reason: .taskKilledDuringLaunch,
                            message: "killed before it started", now: now)

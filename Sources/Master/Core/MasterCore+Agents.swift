@@ -124,8 +124,13 @@ extension MasterCore {
         send(envelope, to: peer)
         agents[id]?.tasksToReconcile = Set(unreported)
         agents[id]?.reconcilingSince = 0
-        // At once, not at the next ping: a task that never reached the agent ends now.
-        if !unreported.isEmpty { sendPing(to: id) }
+        // At once, not at the next ping: a task that never reached the agent ends now, and
+        // the pong lists the executors it runs (the report may lack one that is starting).
+        let reportedExecutors = Set(message.executorInfos.map {
+            ExecutorKey(frameworkID: $0.frameworkID.value, agentID: id, executorID: $0.executorID.value)
+        })
+        let unreportedExecutor = agents[id]?.chargedExecutors.keys.contains { !reportedExecutors.contains($0) } ?? false
+        if !unreported.isEmpty || unreportedExecutor { sendPing(to: id) }
         for frameworkID in torndown.sorted() {
             log("agent \(id) reported tasks of torn-down framework \(frameworkID); shutting them down")
             sendToAgent(id) { envelope in
@@ -242,6 +247,7 @@ extension MasterCore {
             if executors[key] == nil, !executor.resources.isEmpty,
                let resources = try? Resources(proto: executor.resources), !resources.isEmpty {
                 executors[key] = resources
+                agents[agentID]?.noteLaunch(on: key)
                 usedByFramework[key.frameworkID, default: Resources()] += resources
             }
         }
@@ -326,7 +332,7 @@ extension MasterCore {
         send(envelope, to: agent.peer)
     }
 
-    mutating func pong(_ message: Agora_V1_Pong) {
+    mutating func pong(_ message: Agora_V1_Pong, now: Duration) {
         guard var agent = agents[message.agentID.value] else { return }
         if message.sequence > agent.lastPong { agent.lastPong = message.sequence }
         if agent.reconcilingSince > 0, message.sequence >= agent.reconcilingSince {
@@ -336,6 +342,22 @@ extension MasterCore {
         }
         agent.missedPings = 0
         agents[agent.id] = agent
+        releaseUnlistedExecutors(of: agent, answering: message, now: now)
+    }
+
+    /// Frees the executors charged on `agent` that its pong does not list, when the ping
+    /// it answers followed the last launch on them: the agent ran them and their exit
+    /// report was lost, or the launch never reached it. Nothing to do for most agents.
+    private mutating func releaseUnlistedExecutors(of agent: AgentRecord, answering pong: Agora_V1_Pong, now: Duration) {
+        guard !agent.chargedExecutors.isEmpty else { return }
+        let listed = Set(pong.executors.map {
+            ExecutorKey(frameworkID: $0.frameworkID.value, agentID: agent.id, executorID: $0.executorID.value)
+        })
+        let gone = agent.chargedExecutors.filter { key, launchedAt in pong.sequence > launchedAt && !listed.contains(key) }
+        for key in gone.keys.sorted(by: { ($0.frameworkID, $0.executorID) < ($1.frameworkID, $1.executorID) }) {
+            log("agent \(agent.id) no longer runs executor \(key.executorID) of framework \(key.frameworkID); its resources are free")
+            releaseExecutor(key, now: now)
+        }
     }
 
     mutating func unregisterAgent(_ message: Agora_V1_UnregisterAgent, now: Duration) {

@@ -201,6 +201,7 @@ extension MasterCore {
         for key in executors.keys where key.frameworkID == id {
             agentsWithWork.insert(key.agentID)
             executors[key] = nil
+            agents[key.agentID]?.chargedExecutors[key] = nil
         }
         for agentID in agentsWithWork.sorted() {
             sendToAgent(agentID) { envelope in
@@ -354,9 +355,21 @@ extension MasterCore {
     mutating func exitedExecutor(_ message: Agora_V1_ExitedExecutor, now: Duration) {
         let key = ExecutorKey(frameworkID: message.frameworkID.value, agentID: message.agentID.value,
                               executorID: message.executorID.value)
-        if let resources = executors.removeValue(forKey: key) {
-            allocator.recover(resources, agent: key.agentID, framework: key.frameworkID, refuseFor: nil, now: now)
-            requestAllocation()
+        // A live task of the executor that its exit report does not name was launched after
+        // the exit (the launch crossed the report): the agent starts the executor again for
+        // it, so the executor's resources stay in use.
+        let given = Set(message.tasks.map(\.value))
+        let crossing = (agents[key.agentID]?.tasks ?? []).filter { taskKey in
+            guard taskKey.frameworkID == key.frameworkID, !given.contains(taskKey.taskID), let task = tasks[taskKey] else {
+                return false
+            }
+            return task.executorID == key.executorID && !task.state.isTerminal
+        }
+        if !crossing.isEmpty {
+            log("executor \(key.executorID) of framework \(key.frameworkID) ended on agent \(key.agentID) while "
+                + "\(crossing.map(\.taskID).sorted().joined(separator: ", ")) was on its way: the agent starts it again")
+        } else {
+            releaseExecutor(key, now: now)
         }
         var event = Agora_V1_Scheduler_Event()
         event.type = .failure
@@ -364,6 +377,14 @@ extension MasterCore {
         event.failure.executorID = message.executorID
         event.failure.status = message.status
         sendEvent(event, to: key.frameworkID)
+    }
+
+    /// Frees an executor's resources (it ended, or never started).
+    mutating func releaseExecutor(_ key: ExecutorKey, now: Duration) {
+        agents[key.agentID]?.chargedExecutors[key] = nil
+        guard let resources = executors.removeValue(forKey: key) else { return }
+        allocator.recover(resources, agent: key.agentID, framework: key.frameworkID, refuseFor: nil, now: now)
+        requestAllocation()
     }
 
     // MARK: - Errors

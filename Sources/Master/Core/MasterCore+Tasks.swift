@@ -209,6 +209,8 @@ extension MasterCore {
                 executors[key] = executorResources
                 remaining = remaining - executorResources
             }
+            // Pongs to pings sent before this launch cannot tell whether the agent runs it.
+            if executors[key] != nil { agents[agentID]?.noteLaunch(on: key) }
         }
         let key = TaskKey(frameworkID: frameworkID, taskID: task.taskID.value)
         tasks[key] = TaskRecord(key: key, agentID: agentID, executorID: executorID, name: task.name, resources: resources,

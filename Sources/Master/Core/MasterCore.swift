@@ -28,6 +28,9 @@ public struct MasterCore: Sendable {
     /// When agents still in `recoveringAgents` are marked unreachable.
     public internal(set) var recoveryDeadline: Duration?
 
+    /// Resources of the executors charged on agents (custom and task-group executors; a
+    /// shared command executor is the agent's own and not charged). Each agent's record
+    /// also lists its charged executors (`AgentRecord.chargedExecutors`).
     var executors: [ExecutorKey: Resources] = [:]
     /// Frameworks torn down by this master run (bounded, oldest dropped first): their
     /// tasks reported by a re-registering agent are shut down, not adopted.
@@ -61,7 +64,7 @@ public struct MasterCore: Sendable {
         case .registerAgent(let message): registerAgent(message, from: peer, now: now)
         case .reregisterAgent(let message): reregisterAgent(message, from: peer, now: now)
         case .pong(let message):
-            if verifyAgent(message.agentID.value, from: peer, envelope) { pong(message) }
+            if verifyAgent(message.agentID.value, from: peer, envelope) { pong(message, now: now) }
         case .statusUpdate(let message):
             if verifyAgent(message.agentID.value, from: peer, envelope) { statusUpdate(message, now: now) }
         case .executorToFrameworkMessage(let message):

@@ -66,6 +66,15 @@ public struct AgentRecord: Sendable {
     var tasksToReconcile: Set<TaskKey> = []
     /// The first ping that carried `tasksToReconcile` (0: none yet).
     var reconcilingSince: UInt64 = 0
+    /// The executors charged on the agent (their resources are in `MasterCore.executors`),
+    /// each with `pingsSent` when the master last launched a task on it or learnt it
+    /// from a report: only a pong to a later ping tells whether the agent still runs it.
+    var chargedExecutors: [ExecutorKey: UInt64] = [:]
+
+    /// The master sent a launch on `executor` (or learnt of it from a report).
+    mutating func noteLaunch(on executor: ExecutorKey) {
+        chargedExecutors[executor] = pingsSent
+    }
 
     /// Waiting to re-register after a master restart (tasks unknown, not yet unreachable).
     public var isRecovering: Bool { isRecovered && unreachableSince == nil }
