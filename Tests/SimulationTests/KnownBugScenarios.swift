@@ -263,33 +263,28 @@ struct KnownBugScenarios {
             update.latestState = .taskFinished
             envelope.statusUpdate = update
         }
+        /// ce0's exit report, naming the tasks of the run that ended.
+        func ce0Exited(naming taskID: String) {
+            fromAgent { envelope in
+                var exited = Agora_V1_ExitedExecutor()
+                exited.agentID.value = agentID
+                exited.frameworkID.value = frameworkID
+                exited.executorID.value = "ce0"
+                var task = Agora_V1_TaskID()
+                task.value = taskID
+                exited.tasks = [task]
+                envelope.exitedExecutor = exited
+            }
+        }
         // ce0 exits idle; before its ExitedExecutor arrives, the master launches t2 on it.
         try launch("t2", at: 2)
-        fromAgent { envelope in
-            var exited = Agora_V1_ExitedExecutor()
-            exited.agentID.value = agentID
-            exited.frameworkID.value = frameworkID
-            exited.executorID.value = "ce0"
-            var t1 = Agora_V1_TaskID()
-            t1.value = "t1"
-            exited.tasks = [t1]
-            envelope.exitedExecutor = exited
-        }
+        ce0Exited(naming: "t1")
 
         // The agent now runs ce0 again (for t2) and t2: cpus 1.5.
         #expect(cluster.master.used(on: agentID).cpus.doubleValue == 1.5, "\(cluster.master.used(on: agentID))")
 
         // Had t2 been in that run of ce0 (the exit came after the launch), ce0 is gone.
-        fromAgent { envelope in
-            var exited = Agora_V1_ExitedExecutor()
-            exited.agentID.value = agentID
-            exited.frameworkID.value = frameworkID
-            exited.executorID.value = "ce0"
-            var t2 = Agora_V1_TaskID()
-            t2.value = "t2"
-            exited.tasks = [t2]
-            envelope.exitedExecutor = exited
-        }
+        ce0Exited(naming: "t2")
         #expect(cluster.master.used(on: agentID).cpus.doubleValue == 1, "t2 alone: \(cluster.master.used(on: agentID))")
     }
 }
