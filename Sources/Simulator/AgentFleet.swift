@@ -148,8 +148,7 @@ public struct AgentFleet: Sendable {
         agent.nextAttemptAt = now + RetryJitter.spread(agent.backoff, seed: UInt64(index))
         agent.backoff = min(agent.backoff * 2, configuration.registrationBackoff.upperBound)
         attention[index] = agent.nextAttemptAt
-        var envelope = Agora_V1_Envelope()
-        if agent.agentID != nil {
+        guard agent.agentID == nil else {
             agent.phase = .reregistering
             counters.reregistrationsSent += 1
             agents[index] = agent
@@ -157,16 +156,16 @@ public struct AgentFleet: Sendable {
                 directives.append(.sendEncoded(report, connection: agent.connection))
             }
             return
-        } else {
-            agent.phase = .registering
-            var message = Agora_V1_RegisterAgent()
-            message.agentInfo = agentInfo(index)
-            message.version = configuration.version
-            message.bootID = configuration.bootID
-            message.registrationToken = configuration.token(of: index)
-            envelope.registerAgent = message
-            counters.registrationsSent += 1
         }
+        agent.phase = .registering
+        var message = Agora_V1_RegisterAgent()
+        message.agentInfo = agentInfo(index)
+        message.version = configuration.version
+        message.bootID = configuration.bootID
+        message.registrationToken = configuration.token(of: index)
+        var envelope = Agora_V1_Envelope()
+        envelope.registerAgent = message
+        counters.registrationsSent += 1
         agents[index] = agent
         directives.append(.send(envelope, connection: agent.connection))
     }

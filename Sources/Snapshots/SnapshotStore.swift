@@ -98,11 +98,11 @@ public final class SnapshotStore: Sendable {
         shared.withLock { $0.changes &+= 1 }
     }
 
-    /// When a reader waits and no capture is in flight: claims the capture of the
-    /// documents wanted, as of the changes noted so far.
+    /// When a reader waits, no capture is in flight and the store is open: claims the
+    /// capture of the documents wanted, as of the changes noted so far.
     public func claimCapture() -> Capture? {
         shared.withLock { shared in
-            guard Document.allCases.contains(where: { shared[$0].wanted }), !shared.capturing else { return nil }
+            guard !shared.closed, Document.allCases.contains(where: { shared[$0].wanted }), !shared.capturing else { return nil }
             let capture = Capture(changes: shared.changes, includesState: shared.state.wanted,
                                   includesSummary: shared.summary.wanted, includesMetrics: shared.metrics.wanted)
             for document in Document.allCases { shared[document].wanted = false }

@@ -50,6 +50,7 @@ struct SnapshotStoreTests {
         store.publish(capture, state: nil, summary: Data("summary".utf8), metrics: nil)
         #expect(String(decoding: await reader.value, as: UTF8.self) == "summary")
         #expect(String(decoding: await store.summary(), as: UTF8.self) == "summary", "no change since: answered at once")
+        #expect(store.claimCapture() == nil)
     }
 
     @Test func aReaderGetsTheLatestDocumentWhenNoCaptureComesInTime() async {
@@ -66,11 +67,12 @@ struct SnapshotStoreTests {
         store.noteChange()
         let waiting = Task { await store.metrics() }
         try? await waitUntil { store.waiterCount == 1 }
-        store.close()
-        #expect(await waiting.value == "final", "a waiting reader gets the latest document when the daemon stops")
+        store.close(metrics: Data("last".utf8))
+        #expect(store.waiterCount == 0, "closing lets the waiting reader go at once, not after its 60 s")
+        #expect(await waiting.value == "last", "with the document the daemon left")
         store.noteChange()
-        #expect(await store.metrics() == "final", "and so does a reader after it")
-        #expect(store.waiterCount == 0)
+        #expect(await store.metrics() == "last", "and a reader after it gets that document")
+        #expect(store.claimCapture() == nil, "without asking a stopped daemon for a capture")
     }
 
     /// Polls until a reader has asked for a capture, and claims it.

@@ -126,11 +126,7 @@ extension MasterCore {
         agents[id]?.reconcilingSince = 0
         // At once, not at the next ping: a task that never reached the agent ends now, and
         // the pong lists the executors it runs (the report may lack one that is starting).
-        let reportedExecutors = Set(message.executorInfos.map {
-            ExecutorKey(frameworkID: $0.frameworkID.value, agentID: id, executorID: $0.executorID.value)
-        })
-        let unreportedExecutor = agents[id]?.chargedExecutors.keys.contains { !reportedExecutors.contains($0) } ?? false
-        if !unreported.isEmpty || unreportedExecutor { sendPing(to: id) }
+        if !unreported.isEmpty || chargesUnreportedExecutor(on: id, reported: message.executorInfos) { sendPing(to: id) }
         for frameworkID in torndown.sorted() {
             log("agent \(id) reported tasks of torn-down framework \(frameworkID); shutting them down")
             sendToAgent(id) { envelope in
@@ -141,6 +137,16 @@ extension MasterCore {
             }
         }
         requestAllocation()
+    }
+
+    /// Whether the master charges an executor on `agentID` that its report does not list
+    /// (nothing to compare for most agents, and for every one after a master restart).
+    private func chargesUnreportedExecutor(on agentID: AgentID, reported: [Agora_V1_ExecutorInfo]) -> Bool {
+        guard let charged = agents[agentID]?.chargedExecutors.keys, !charged.isEmpty else { return false }
+        let listed = Set(reported.map {
+            ExecutorKey(frameworkID: $0.frameworkID.value, agentID: agentID, executorID: $0.executorID.value)
+        })
+        return charged.contains { !listed.contains($0) }
     }
 
     /// After a master restart every agent brings its tasks back within seconds: when the

@@ -355,21 +355,22 @@ extension MasterCore {
     mutating func exitedExecutor(_ message: Agora_V1_ExitedExecutor, now: Duration) {
         let key = ExecutorKey(frameworkID: message.frameworkID.value, agentID: message.agentID.value,
                               executorID: message.executorID.value)
-        // A live task of the executor that its exit report does not name was launched after
-        // the exit (the launch crossed the report): the agent starts the executor again for
-        // it, so the executor's resources stay in use.
-        let given = Set(message.tasks.map(\.value))
-        let crossing = (agents[key.agentID]?.tasks ?? []).filter { taskKey in
-            guard taskKey.frameworkID == key.frameworkID, !given.contains(taskKey.taskID), let task = tasks[taskKey] else {
-                return false
+        if executors[key] != nil {
+            // A live task of the executor that its exit report does not name was launched
+            // after the exit (the launch crossed the report): the agent starts the executor
+            // again for it, so the executor's resources stay in use.
+            let given = Set(message.tasks.map(\.value))
+            let crossing = (agents[key.agentID]?.tasks ?? []).filter { taskKey in
+                guard taskKey.frameworkID == key.frameworkID, !given.contains(taskKey.taskID),
+                      let task = tasks[taskKey] else { return false }
+                return task.executorID == key.executorID && !task.state.isTerminal
             }
-            return task.executorID == key.executorID && !task.state.isTerminal
-        }
-        if !crossing.isEmpty {
-            log("executor \(key.executorID) of framework \(key.frameworkID) ended on agent \(key.agentID) while "
-                + "\(crossing.map(\.taskID).sorted().joined(separator: ", ")) was on its way: the agent starts it again")
-        } else {
-            releaseExecutor(key, now: now)
+            if crossing.isEmpty {
+                releaseExecutor(key, now: now)
+            } else {
+                log("executor \(key.executorID) of framework \(key.frameworkID) ended on agent \(key.agentID) while "
+                    + "\(crossing.map(\.taskID).sorted().joined(separator: ", ")) was on its way: the agent starts it again")
+            }
         }
         var event = Agora_V1_Scheduler_Event()
         event.type = .failure
