@@ -37,20 +37,23 @@ func masterEndpoint(_ text: String) throws -> String {
     return "tcp://" + address
 }
 
-/// Sends logs to standard error at `level` (daemons keep standard output for the ready line).
+/// Sends logs to standard error at `level` (daemons keep standard output for the ready
+/// line), in batches: see `BufferedLogOutput`.
 func bootstrapLogging(level: String) throws {
     guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
         throw ValidationError("invalid log level \"\(level)\": use trace, debug, info, notice, warning, error or critical")
     }
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = BufferedLogHandler(label: label)
         handler.logLevel = parsed
         return handler
     }
 }
 
-/// Prints the daemon's one-line JSON readiness signal and flushes it at once.
+/// Prints the daemon's one-line JSON readiness signal and flushes it at once, after the
+/// log lines before it.
 func printReadyLine(_ fields: [String: Any]) {
+    BufferedLogOutput.standardError.flush()
     var object = fields
     object["ready"] = true
     if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {

@@ -43,6 +43,12 @@ public final class RouterEndpoint: Sendable {
     public func shutdown() async {
         await loop.shutdown()
     }
+
+    /// Closes the socket and its context soon, without waiting: for an endpoint given up
+    /// where nothing can wait (a failed initializer).
+    public func shutdownWithoutWaiting() {
+        loop.requestShutdown()
+    }
 }
 
 /// The messages an endpoint receives, as an `AsyncSequence` with backpressure.

@@ -141,11 +141,17 @@ final class SocketLoop: @unchecked Sendable {
         close(wakeFD)
     }
 
+    /// Asks the I/O thread to stop, without waiting for it: it closes the socket and
+    /// context and exits shortly after.
+    func requestShutdown() {
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        Self.signal(wakeFD)
+    }
+
     /// Asks the I/O thread to stop and waits until the socket and context are closed.
     /// Messages still queued are discarded (linger 0), so this never hangs.
     func shutdown() async {
-        stopRequested.store(true, ordering: .sequentiallyConsistent)
-        Self.signal(wakeFD)
+        requestShutdown()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = completion.withLock { state in
                 if !state.done { state.waiters.append(continuation) }

@@ -36,30 +36,37 @@ public actor MasterServer: Service {
     private var registryFailure: (any Error)?
     private var stopping = false
 
-    /// Recovers the master's state from `registry`, then binds the master's socket at
-    /// once, so the caller can print the address.
+    /// Binds the master's socket, then recovers the master's state from `registry`, so
+    /// the caller can print the address once this returns.
+    ///
+    /// The socket is bound first: agents that come back at once (after a master restart,
+    /// all of them) have their reports received and decoded while the registry is read,
+    /// and they wait in the inbox until `run()` handles them.
     ///
     /// - Parameters:
     ///   - configuration: its `runID` is suffixed (`-2`, `-3`, …) if an earlier run
     ///     recorded in the registry used it; read the one in use from `runID`.
     ///   - registry: the durable registry; the default forgets everything on exit.
-    /// - Throws: `RegistryError` when the registry cannot be read or written, or a
-    ///   messaging error when the address cannot be bound.
+    /// - Throws: a messaging error when the address cannot be bound, or `RegistryError`
+    ///   when the registry cannot be read or written (the socket is closed again).
     public init(configuration: MasterConfiguration, registry: any Registry = InMemoryRegistry(), bindAddress: String,
                 advertisedHost: String, tickInterval: Duration = .milliseconds(50),
                 snapshotInterval: Duration = .milliseconds(100), messagingOptions: EndpointOptions = EndpointOptions(),
                 logger: Logger) throws {
-        // Recover (and store what recovery decided) before binding, so that a registry
-        // failure leaves nothing to clean up.
-        let snapshot = try registry.recover()
-        var configuration = configuration
-        configuration.runID = Self.unusedRunID(configuration.runID, used: Set(snapshot.masterRuns))
-        var core = MasterCore(configuration: configuration)
-        let recovery = core.recover(from: snapshot, now: .zero)
-        try registry.apply(recovery.compactMap { if case .persist(let change) = $0 { change } else { nil } })
-        for case .log(let message) in recovery { logger.info("\(message)") }
-
         let router = try RouterEndpoint(binding: bindAddress, options: messagingOptions, logger: logger)
+        var configuration = configuration
+        var core: MasterCore
+        do {
+            let snapshot = try registry.recover()
+            configuration.runID = Self.unusedRunID(configuration.runID, used: Set(snapshot.masterRuns))
+            core = MasterCore(configuration: configuration)
+            let recovery = core.recover(from: snapshot, now: .zero)
+            try registry.apply(recovery.compactMap { if case .persist(let change) = $0 { change } else { nil } })
+            for case .log(let message) in recovery { logger.info("\(message)") }
+        } catch {
+            router.shutdownWithoutWaiting()
+            throw error
+        }
         let port = router.localAddress.split(separator: ":").last.map(String.init) ?? "0"
         let advertisedAddress = "tcp://\(advertisedHost):\(port)"
         core.advertise(at: advertisedAddress)
