@@ -8,8 +8,8 @@ Each round starts a fresh master (release build, its own temporary work dir) and
   - the allocation cycle time while the framework keeps declining offers (the master's
     /metrics gauge agora_master_allocation_run_seconds, sampled for --sample-seconds),
   - the master's RSS (VmRSS, and the peak VmHWM),
-  - /state and then /state-summary latency under --state-clients concurrent clients for
-    --state-seconds each,
+  - /state, then /state-summary, then /tasks (a page of 100, Mesos' default) latency
+    under --state-clients concurrent clients for --state-seconds each,
   - master failover, --failovers times: SIGKILL the master, start it again on the same
     work dir and ports, and time until every agent has re-registered and the framework
     receives offers again (the simulator's failover_complete line).
@@ -189,9 +189,10 @@ def run_round(args, index):
         if args.state_clients > 0:
             state = json.loads(urllib.request.urlopen(http + "/state", timeout=120).read())
             result["state_agents"], result["state_tasks"] = len(state["agents"]), len(state["tasks"])
-            # The full document, then the summary (no task lists), under the same load.
-            # Allocation keeps running meanwhile: sample its cycles in parallel with the load.
-            for path, prefix in (("/state", "state"), ("/state-summary", "summary")):
+            # The full document, then the summary (no task lists), then a page of tasks,
+            # under the same load. Allocation keeps running meanwhile: sample its cycles in
+            # parallel with the load.
+            for path, prefix in (("/state", "state"), ("/state-summary", "summary"), ("/tasks", "tasks")):
                 during = []
                 sampler = threading.Thread(target=lambda: during.extend(sample_allocation(http, args.state_seconds)))
                 sampler.start()
@@ -310,6 +311,12 @@ def main():
         ("/state-summary size (MiB)", median_of(results, "summary_mib")),
         ("/state-summary requests served", median_of(results, "summary_requests")),
         ("allocation cycle under /state-summary load (ms)", median_of(results, "allocation_ms_during_summary_load")),
+        ("/tasks (100 tasks) p50 (ms)", median_of(results, "tasks_p50_ms")),
+        ("/tasks (100 tasks) p99 (ms)", median_of(results, "tasks_p99_ms")),
+        ("/tasks (100 tasks) mean (ms)", median_of(results, "tasks_mean_ms")),
+        ("/tasks (100 tasks) size (MiB)", median_of(results, "tasks_mib")),
+        ("/tasks (100 tasks) requests served", median_of(results, "tasks_requests")),
+        ("allocation cycle under /tasks load (ms)", median_of(results, "allocation_ms_during_tasks_load")),
     ]
     for key, label in (("master_start_s", "failover: master restart to ready (s)"),
                        ("agents_since_start_s", "failover: all agents re-registered, from restart (s)"),

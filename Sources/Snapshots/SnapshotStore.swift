@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A daemon's `/state` document, its summary and its `/metrics` text, built on demand.
+/// A daemon's `/state` document, its summary, its task listing and its `/metrics` text,
+/// built on demand.
 ///
 /// The daemon (master or agent) notes each change of its state here. A reader that
 /// finds the published document older than the changes noted so far asks for a new one
@@ -18,15 +19,32 @@ public final class SnapshotStore: Sendable {
         public let includesState: Bool
         /// The state without its task lists (`/state-summary`; only the master serves it).
         public let includesSummary: Bool
+        /// The tasks as a `JSONListing` (`/tasks`; only the master serves it).
+        public let includesTasks: Bool
         public let includesMetrics: Bool
     }
 
     private enum Document: CaseIterable {
-        case state, summary, metrics
+        case state, summary, tasks, metrics
+    }
+
+    private enum Body {
+        case data(Data)
+        case listing(JSONListing)
+
+        var data: Data {
+            if case .data(let data) = self { return data }
+            return Data()
+        }
+
+        var listing: JSONListing {
+            if case .listing(let listing) = self { return listing }
+            return .empty
+        }
     }
 
     private struct Published {
-        var body: Data
+        var body: Body
         /// How many of the noted changes `body` includes.
         var changes = 0
         var wanted = false
@@ -39,9 +57,10 @@ public final class SnapshotStore: Sendable {
     }
 
     private struct Shared {
-        var state = Published(body: Data("{}".utf8))
-        var summary = Published(body: Data("{}".utf8))
-        var metrics = Published(body: Data())
+        var state = Published(body: .data(Data("{}".utf8)))
+        var summary = Published(body: .data(Data("{}".utf8)))
+        var tasks = Published(body: .listing(.empty))
+        var metrics = Published(body: .data(Data()))
         var changes = 1
         var capturing = false
         var closed = false
@@ -53,6 +72,7 @@ public final class SnapshotStore: Sendable {
                 switch document {
                 case .state: state
                 case .summary: summary
+                case .tasks: tasks
                 case .metrics: metrics
                 }
             }
@@ -60,6 +80,7 @@ public final class SnapshotStore: Sendable {
                 switch document {
                 case .state: state = newValue
                 case .summary: summary = newValue
+                case .tasks: tasks = newValue
                 case .metrics: metrics = newValue
                 }
             }
@@ -75,17 +96,22 @@ public final class SnapshotStore: Sendable {
 
     /// The `/state` document (JSON), including every change noted before the call.
     public func state() async -> Data {
-        await current(.state)
+        await current(.state).data
     }
 
     /// The state without its task lists, including every change noted before the call.
     public func summary() async -> Data {
-        await current(.summary)
+        await current(.summary).data
+    }
+
+    /// The tasks, including every change noted before the call.
+    public func tasks() async -> JSONListing {
+        await current(.tasks).listing
     }
 
     /// The `/metrics` text (Prometheus), including every change noted before the call.
     public func metrics() async -> String {
-        String(decoding: await current(.metrics), as: UTF8.self)
+        String(decoding: await current(.metrics).data, as: UTF8.self)
     }
 
     /// Readers waiting for a capture.
@@ -104,7 +130,8 @@ public final class SnapshotStore: Sendable {
         shared.withLock { shared in
             guard !shared.closed, Document.allCases.contains(where: { shared[$0].wanted }), !shared.capturing else { return nil }
             let capture = Capture(changes: shared.changes, includesState: shared.state.wanted,
-                                  includesSummary: shared.summary.wanted, includesMetrics: shared.metrics.wanted)
+                                  includesSummary: shared.summary.wanted, includesTasks: shared.tasks.wanted,
+                                  includesMetrics: shared.metrics.wanted)
             for document in Document.allCases { shared[document].wanted = false }
             shared.capturing = true
             return capture
@@ -112,9 +139,14 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Publishes what `capture` built (nil: not asked for) and wakes the readers it satisfies.
-    public func publish(_ capture: Capture, state: Data?, summary: Data? = nil, metrics: Data?) {
+    public func publish(_ capture: Capture, state: Data?, summary: Data? = nil, tasks: JSONListing? = nil,
+                        metrics: Data?) {
         let ready = shared.withLock { shared in
-            for (document, body) in [(Document.state, state), (.summary, summary), (.metrics, metrics)] {
+            let bodies: [(Document, Body?)] = [
+                (.state, state.map(Body.data)), (.summary, summary.map(Body.data)),
+                (.tasks, tasks.map(Body.listing)), (.metrics, metrics.map(Body.data)),
+            ]
+            for (document, body) in bodies {
                 guard let body else { continue }
                 shared[document] = Published(body: body, changes: max(shared[document].changes, capture.changes))
             }
@@ -139,15 +171,15 @@ public final class SnapshotStore: Sendable {
     public func close(state: Data? = nil, metrics: Data? = nil) {
         let waiters = shared.withLock { shared in
             shared.closed = true
-            if let state { shared.state.body = state }
-            if let metrics { shared.metrics.body = metrics }
+            if let state { shared.state.body = .data(state) }
+            if let metrics { shared.metrics.body = .data(metrics) }
             defer { shared.waiters = [:] }
             return Array(shared.waiters.values)
         }
         for waiter in waiters { waiter.continuation.resume() }
     }
 
-    private func current(_ document: Document) async -> Data {
+    private func current(_ document: Document) async -> Body {
         // The changes noted before this call: the document must include them.
         let request: (id: UInt64, changes: Int)? = shared.withLock { shared in
             guard !shared.closed, shared[document].changes < shared.changes else { return nil }

@@ -29,6 +29,13 @@ struct ClusterProcessTests {
             #expect(summary?["taskCounts"] as? [String: Int] == ["TASK_FINISHED": 1])
             let status = try AgoraBinary.run(["cluster", "status", "--master-http", cluster.masterHTTP])
             #expect(status.status == 0 && status.stdout.contains("tasks: 1 finished"), "\(status.stdout)\(status.stderr)")
+
+            // `/tasks` pages through the tasks with Mesos' parameters; a bad one is a 400 naming it.
+            let page = try JSONSerialization.jsonObject(with: Data(try await cluster.get("/tasks?limit=10&order=asc").utf8))
+            #expect(((page as? [String: Any])?["tasks"] as? [[String: Any]])?.map { $0["state"] as? String } == ["TASK_FINISHED"])
+            let (body, response) = try await URLSession.shared.data(from: URL(string: cluster.masterHTTP + "/tasks?limit=ten")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 400)
+            #expect(String(decoding: body, as: UTF8.self).contains("limit must be a non-negative whole number"))
         }
     }
 

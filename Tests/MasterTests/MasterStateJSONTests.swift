@@ -83,4 +83,23 @@ struct MasterStateJSONTests {
         let decoded = try JSONDecoder().decode(MasterStateView.self, from: summary.jsonData())
         #expect(decoded.tasks.isEmpty && decoded.taskCounts == summary.taskCounts, "the summary decodes as a /state")
     }
+
+    @Test func theTaskListingHoldsStatesTasksThenItsCompletedTasksAsStateWritesThem() throws {
+        var s = MasterScenario()
+        let agent = try s.registerAgent("a1")
+        let f = try s.subscribe("f1")
+        let offer = try s.takeOffer(for: f)
+        _ = s.accept(f, offers: [offer.id.value], tasks: ["t3", "t1", "t2"].map { MasterScenario.task($0, resources: "cpus:0.1;mem:16") })
+        _ = s.statusUpdate(agent: agent, framework: f, task: "t2", state: .taskRunning, uuid: MasterScenario.uuid(1))
+        _ = s.statusUpdate(agent: agent, framework: f, task: "t2", state: .taskFailed, uuid: MasterScenario.uuid(2))
+
+        let listing = s.core.taskListing()
+        #expect(listing.elements.map(\.id) == ["t1", "t3", "t2"], "live tasks by ID, then the completed one")
+        #expect(Set(listing.elements.map(\.group)) == [f])
+        let view = s.core.stateView(now: s.now)
+        let fromState = try JSONSerialization.jsonObject(with: view.jsonData()) as? [String: Any]
+        let stateTasks = ((fromState?["tasks"] as? [Any]) ?? []) + ((fromState?["completedTasks"] as? [Any]) ?? [])
+        let listed = try JSONSerialization.jsonObject(with: listing.array(of: listing.elements.indices)) as? [Any]
+        #expect((listed as? NSArray) == (stateTasks as NSArray), "each task as /state writes it")
+    }
 }

@@ -53,6 +53,23 @@ struct SnapshotStoreTests {
         #expect(store.claimCapture() == nil)
     }
 
+    @Test func aTasksReadBuildsOnlyTheListingAndPagesOfItNeedNoEncoding() async {
+        let store = SnapshotStore()
+        let reader = Task { await store.tasks() }
+        let capture = await claimWhenWanted(store)
+        #expect(capture.includesTasks && !capture.includesState && !capture.includesSummary && !capture.includesMetrics)
+        let bytes = Data(#"{"id":"a"}{"id":"b"}{"id":"c"}"#.utf8)
+        let listing = JSONListing(bytes: bytes, elements: [
+            .init(range: 0..<10, group: "f", id: "a"), .init(range: 10..<20, group: "f", id: "b"),
+            .init(range: 20..<30, group: "g", id: "c"),
+        ])
+        store.publish(capture, state: nil, tasks: listing, metrics: nil)
+        let published = await reader.value
+        #expect(published.elements.map(\.id) == ["a", "b", "c"])
+        #expect(String(decoding: published.array(of: [2, 0]), as: UTF8.self) == #"[{"id":"c"},{"id":"a"}]"#)
+        #expect(String(decoding: published.array(of: []), as: UTF8.self) == "[]")
+    }
+
     @Test func aReaderGetsTheLatestDocumentWhenNoCaptureComesInTime() async {
         let store = SnapshotStore(maximumWait: .milliseconds(50))
         #expect(String(decoding: await store.state(), as: UTF8.self) == "{}")

@@ -225,18 +225,23 @@ public actor MasterServer: Service {
         Task.detached(priority: .utility) {
             var state: Data?
             var summary: Data?
+            var tasks: JSONListing?
             if capture.includesState || capture.includesSummary {
-                // One view for both: the summary is the state without its task lists.
+                // One view for all three: the summary is the state without its task lists.
                 var view = frozen.stateView(now: now, includingTasks: capture.includesState)
                 if capture.includesState { state = view.jsonData() }
+                if capture.includesTasks && capture.includesState {
+                    tasks = MasterStateView.taskListing(view.tasks + view.completedTasks)
+                }
                 if capture.includesSummary {
                     view.tasks = []
                     view.completedTasks = []
                     summary = view.jsonData()
                 }
             }
+            if capture.includesTasks && tasks == nil { tasks = frozen.taskListing() }
             let metrics = capture.includesMetrics ? Data(frozen.metricsText(messaging: messaging).utf8) : nil
-            store.publish(capture, state: state, summary: summary, metrics: metrics)
+            store.publish(capture, state: state, summary: summary, tasks: tasks, metrics: metrics)
         }
     }
 }

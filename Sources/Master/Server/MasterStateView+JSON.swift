@@ -1,4 +1,5 @@
 import Foundation
+import Snapshots
 
 extension MasterStateView {
     /// The document as JSON, keys sorted and absent optionals left out, as `JSONEncoder`
@@ -21,6 +22,20 @@ extension MasterStateView {
             object.field("version") { $0.string(version) }
         }
         return Data(json.bytes)
+    }
+
+    /// `tasks` as a listing for `/tasks`: each task's JSON as in `/state`, keyed by its
+    /// framework's ID and its own.
+    static func taskListing(_ tasks: [MasterStateView.Task]) -> JSONListing {
+        var json = JSONOutput(reserving: 256 * tasks.count)
+        var elements: [JSONListing.Element] = []
+        elements.reserveCapacity(tasks.count)
+        for task in tasks {
+            let start = json.bytes.count
+            json.task(task)
+            elements.append(JSONListing.Element(range: start..<json.bytes.count, group: task.frameworkID, id: task.id))
+        }
+        return JSONListing(bytes: Data(json.bytes), elements: elements)
     }
 }
 

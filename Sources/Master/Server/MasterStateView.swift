@@ -1,5 +1,6 @@
 import AgoraProto
 import Foundation
+import Snapshots
 import Resources
 
 /// Resources as JSON: scalars as numbers, ranges and sets as text, plus the agent syntax.
@@ -137,9 +138,20 @@ extension MasterCore {
             masterID: configuration.runID, hostname: configuration.hostname, version: configuration.version,
             address: configuration.advertisedAddress, startTime: start, uptimeSeconds: now.seconds,
             agents: agentViews, frameworks: frameworkViews, taskCounts: taskCountsByState(),
-            tasks: includingTasks ? tasks.values.sorted { $0.key < $1.key }.map(Self.taskView) : [],
+            tasks: includingTasks ? liveTaskViews() : [],
             completedTasks: includingTasks ? completedTasks.map(Self.taskView) : [],
             roleShares: Dictionary(uniqueKeysWithValues: roles.map { ($0, allocator.roleShare(of: $0)) }))
+    }
+
+    /// Live tasks by framework ID and task ID, as `/state` lists them.
+    func liveTaskViews() -> [MasterStateView.Task] {
+        tasks.values.sorted { $0.key < $1.key }.map(Self.taskView)
+    }
+
+    /// What `/tasks` pages through: the live tasks, then the recently completed ones in
+    /// the order they completed, as `/state` lists them.
+    public func taskListing() -> JSONListing {
+        MasterStateView.taskListing(liveTaskViews() + completedTasks.map(Self.taskView))
     }
 
     /// Live and recently completed tasks by state name.
