@@ -2,6 +2,7 @@ import AgoraProto
 import Foundation
 import Messaging
 import Resources
+import Testing
 
 /// A framework that speaks the wire protocol directly, for tests that must send
 /// exactly the calls they want (including invalid ones).
@@ -81,14 +82,17 @@ actor RawFramework {
         waiter = nil
     }
 
-    /// The next event matching `predicate`; events that do not match stay queued.
-    func next(timeout: Duration = .seconds(20), _ predicate: @Sendable (Agora_V1_Scheduler_Event) -> Bool) async throws -> Agora_V1_Scheduler_Event {
+    /// The next event matching `predicate`; events that do not match stay queued. A
+    /// timeout names the caller's line, so a failure says which wait it was.
+    func next(timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+              _ predicate: @Sendable (Agora_V1_Scheduler_Event) -> Bool) async throws -> Agora_V1_Scheduler_Event {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let index = buffered.firstIndex(where: predicate) { return buffered.remove(at: index) }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
-                throw DaemonError("no matching event within \(timeout); queued: \(buffered.map { "\($0.type)" })")
+                throw DaemonError("no matching event within \(timeout) for the wait at \(sourceLocation.fileName):"
+                                  + "\(sourceLocation.line); queued: \(buffered.map { "\($0.type)" })")
             }
             let timer = Task {
                 try? await Task.sleep(for: remaining)
@@ -100,8 +104,11 @@ actor RawFramework {
     }
 
     /// The status update for `taskID`.
-    func update(for taskID: String, timeout: Duration = .seconds(20)) async throws -> Agora_V1_TaskStatus {
-        try await next(timeout: timeout) { $0.type == .update && $0.update.status.taskID.value == taskID }.update.status
+    func update(for taskID: String, timeout: Duration = .seconds(20),
+                sourceLocation: SourceLocation = #_sourceLocation) async throws -> Agora_V1_TaskStatus {
+        try await next(timeout: timeout, sourceLocation: sourceLocation) {
+            $0.type == .update && $0.update.status.taskID.value == taskID
+        }.update.status
     }
 
     func accept(offerIDs: [String], tasks: [Agora_V1_TaskInfo], refuseSeconds: Double = 0) async throws {
