@@ -1,3 +1,4 @@
+import AgoraProto
 import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
@@ -17,27 +18,47 @@ struct MasterHTTPOptions: ParsableArguments {
     /// Fetches and decodes the master's `/state`, or with `summary` its `/state-summary`
     /// (the same document without the task lists: small however many tasks run).
     func fetchState(summary: Bool = false) async throws -> (MasterStateView, Data) {
-        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         let path = summary ? "/state-summary" : "/state"
+        let data = try await get(path)
+        return (try decode(MasterStateView.self, from: data, path: path), data)
+    }
+
+    /// One page of the master's `/tasks`, in its listing's order (live tasks, then
+    /// recently completed ones), optionally only `frameworkID`'s.
+    func fetchTasks(offset: Int, limit: Int, frameworkID: String?) async throws -> [MasterStateView.Task] {
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "order", value: "asc"), URLQueryItem(name: "offset", value: String(offset)),
+                            URLQueryItem(name: "limit", value: String(limit))]
+        if let frameworkID { query.queryItems?.append(URLQueryItem(name: "framework_id", value: frameworkID)) }
+        let path = "/tasks" + (query.string ?? "")
+        struct Page: Decodable { let tasks: [MasterStateView.Task] }
+        return try decode(Page.self, from: try await get(path), path: "/tasks").tasks
+    }
+
+    private func get(_ path: String) async throws -> Data {
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         guard let endpoint = URL(string: base + path), endpoint.scheme == "http" || endpoint.scheme == "https" else {
             throw ValidationError("invalid --master-http \"\(url)\": expected a URL like http://127.0.0.1:5080")
         }
-        let data: Data
         do {
             let (body, response) = try await URLSession.shared.data(from: endpoint)
             guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw ValidationError("the master at \(base) answered \(path) with an error")
+                let reason = String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw ValidationError("the master at \(base) answered \(path) with an error\(reason.isEmpty ? "" : ": \(reason)")")
             }
-            data = body
+            return body
         } catch let error as ValidationError {
             throw error
         } catch {
             throw ValidationError("cannot reach the master at \(base): \(error.localizedDescription)")
         }
+    }
+
+    private func decode<Document: Decodable>(_ type: Document.Type, from data: Data, path: String) throws -> Document {
         do {
-            return (try JSONDecoder().decode(MasterStateView.self, from: data), data)
+            return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw ValidationError("the master at \(base) sent a \(path) this client does not understand: \(error)")
+            throw ValidationError("the master at \(url) sent a \(path) this client does not understand: \(error)")
         }
     }
 }
@@ -90,17 +111,59 @@ struct ClusterStatusCommand: AsyncParsableCommand {
 struct TasksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tasks",
-        abstract: "List tasks: running ones, then recently completed ones."
+        abstract: "List tasks: running ones, then recently completed ones.",
+        discussion: """
+            Reads the master's /tasks a page at a time: with --limit or --framework, a large \
+            cluster's task list is not downloaded whole for a few lines.
+            """
     )
+
+    /// Tasks asked for per `/tasks` request.
+    static let pageSize = 1_000
+    /// The states a task does not leave (left out without `--all`).
+    static let terminalStates = Set(Agora_V1_TaskState.allCases.filter(\.isTerminal).map(\.name))
 
     @OptionGroup var options: MasterHTTPOptions
 
     @Flag(help: "Also list recently completed tasks.")
     var all = false
 
+    @Option(help: "Only the tasks of the framework with this ID.")
+    var framework: String?
+
+    @Option(help: "List at most this many tasks.")
+    var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, not \(limit)") }
+    }
+
+    /// The tasks to list, from pages of `pageSize` that `fetch(offset)` returns: those
+    /// not ended unless `all`, at most `limit`, and no page more than needed. Pages come
+    /// from the master's latest listings, so a task that moved between two of them is
+    /// listed once.
+    static func collect(all: Bool, limit: Int?, pageSize: Int,
+                        fetch: (Int) async throws -> [MasterStateView.Task]) async throws -> [MasterStateView.Task] {
+        var tasks: [MasterStateView.Task] = []
+        var listed: Set<[String]> = []
+        var offset = 0
+        pages: while tasks.count < (limit ?? .max) {
+            let page = try await fetch(offset)
+            for task in page where all || !terminalStates.contains(task.state) {
+                guard listed.insert([task.frameworkID, task.id]).inserted else { continue }
+                tasks.append(task)
+                if tasks.count == limit { break pages }
+            }
+            if page.count < pageSize { break }
+            offset += page.count
+        }
+        return tasks
+    }
+
     func run() async throws {
-        let (state, _) = try await options.fetchState()
-        let tasks = state.tasks + (all ? state.completedTasks : [])
+        let tasks = try await Self.collect(all: all, limit: limit, pageSize: Self.pageSize) { offset in
+            try await options.fetchTasks(offset: offset, limit: Self.pageSize, frameworkID: framework)
+        }
         if options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -36,6 +36,16 @@ struct ClusterProcessTests {
             let (body, response) = try await URLSession.shared.data(from: URL(string: cluster.masterHTTP + "/tasks?limit=ten")!)
             #expect((response as? HTTPURLResponse)?.statusCode == 400)
             #expect(String(decoding: body, as: UTF8.self).contains("limit must be a non-negative whole number"))
+
+            // `agora tasks` reads it: the finished task only with --all, and only for its framework.
+            let live = try AgoraBinary.run(["tasks", "--master-http", cluster.masterHTTP])
+            #expect(live.status == 0 && live.stdout.contains("no running tasks"), "\(live.stdout)\(live.stderr)")
+            let all = try AgoraBinary.run(["tasks", "--all", "--master-http", cluster.masterHTTP])
+            #expect(all.status == 0 && all.stdout.contains("TASK_FINISHED"), "\(all.stdout)\(all.stderr)")
+            let other = try AgoraBinary.run(["tasks", "--all", "--framework", "nobody", "--master-http", cluster.masterHTTP])
+            #expect(other.status == 0 && other.stdout.contains("no tasks"), "\(other.stdout)\(other.stderr)")
+            let negative = try AgoraBinary.run(["tasks", "--limit=-1", "--master-http", cluster.masterHTTP])
+            #expect(negative.status != 0 && negative.stderr.contains("--limit must be 0 or more"), "\(negative.stderr)")
         }
     }
 
