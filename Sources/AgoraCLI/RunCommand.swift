@@ -15,7 +15,8 @@ struct RunCommand: AsyncParsableCommand {
             Subscribes as a framework, launches --instances copies of the command on \
             offered resources, prints every state change with the agent and the sandbox \
             where its output lands, and exits with the task's exit status (the first \
-            failure's when there are several). Ctrl-C kills the tasks.
+            failure's when there are several). Ctrl-C kills the tasks; a second Ctrl-C \
+            leaves without waiting for them to end.
 
             Example: agora run --master 127.0.0.1:5050 --cpus 0.1 --mem 32 -- echo hello
             """
@@ -150,7 +151,12 @@ actor RunScheduler: Scheduler {
     }
 
     func interrupt(_ driver: SchedulerDriver) async {
-        guard !interrupted else { return }
+        guard !interrupted else {
+            // The tasks' ends may never come (the master is gone): a second Ctrl-C leaves.
+            say("interrupted again: leaving without waiting for the tasks to end")
+            finish(130)
+            return
+        }
         interrupted = true
         say("interrupted: killing the tasks")
         nextInstance = plan.instances

@@ -49,6 +49,22 @@ struct ClusterProcessTests {
         }
     }
 
+    /// Ctrl-C makes `agora run` kill its tasks and wait for their ends; when those cannot
+    /// come (the master is gone), a second Ctrl-C leaves at once.
+    @Test func aSecondInterruptLeavesWhenTheTasksEndsCannotCome() async throws {
+        try await TestCluster.with { cluster in
+            let run = try cluster.run(["--", "sleep 60"])
+            _ = try #require(await run.line(containing: "TASK_RUNNING"), "stdout: \(run.stdout)")
+            cluster.master.signal(SIGKILL)
+            _ = await cluster.master.waitForExit()
+            run.signal(SIGINT)
+            _ = try #require(await run.line(containing: "interrupted: killing the tasks"), "stdout: \(run.stdout)")
+            run.signal(SIGINT)
+            #expect(await run.line(containing: "interrupted again") != nil, "stdout: \(run.stdout)")
+            #expect(await run.waitForExit(timeout: .seconds(20)) == 130, "stdout: \(run.stdout)")
+        }
+    }
+
     /// Command tasks of one framework on one agent are started by one shared executor,
     /// each in a container of its own: its own sandbox and, with cgroups, its own cgroup.
     @Test func commandTasksShareTheirFrameworksExecutorEachInAContainerOfItsOwn() async throws {
