@@ -50,6 +50,11 @@ struct AgentRecoveryTests {
             let pids = try TestCluster.executorPIDs(inCheckpointOf: workDir)
             #expect(pids.count == 1)
             for pid in pids where pid > 1 { kill(-pid, SIGKILL) }  // the executor's whole process group
+            // SIGKILL takes effect asynchronously: an executor still exiting when the agent
+            // recovers is adopted, and its end is reported differently.
+            for pid in pids where pid > 1 {
+                #expect(await Self.waitUntilEnded(pid), "executor \(pid) still runs after SIGKILL")
+            }
 
             let (second, sameID) = try await startAgent(cluster, workDir: workDir)
             #expect(sameID == agentID)
@@ -115,16 +120,22 @@ struct AgentRecoveryTests {
             let (second, newID) = try await startAgent(cluster, workDir: workDir, extra: ["--recover", "cleanup"])
             #expect(newID != agentID)
             for pid in pids {
-                var gone = false
-                let deadline = ContinuousClock.now + .seconds(10)
-                while ContinuousClock.now < deadline, !gone {
-                    gone = kill(pid, 0) != 0
-                    if !gone { try await Task.sleep(for: .milliseconds(50)) }
-                }
-                #expect(gone, "executor \(pid) still runs")
+                #expect(await Self.waitUntilEnded(pid), "executor \(pid) still runs")
             }
             run.signal(SIGTERM)
             await second.stop()
         }
+    }
+
+    /// Waits until `pid` has exited: gone, or a zombie that its new parent has not reaped yet.
+    static func waitUntilEnded(_ pid: Int32) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let state = stat.split(separator: ")").last?.split(separator: " ").first else { return true }
+            if state == "Z" || state == "X" { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
     }
 }
