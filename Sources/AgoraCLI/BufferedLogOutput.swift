@@ -48,10 +48,12 @@ final class BufferedLogOutput: TextOutputStream, Sendable {
     /// Writes everything buffered so far.
     func flush() {
         writing.withLock { _ in
+            // Taken whole (the next lines start a new buffer): most flushes find nothing.
             let batch = pending.withLock { buffer in
-                defer { buffer.removeAll(keepingCapacity: true) }
+                defer { buffer = [] }
                 return buffer
             }
+            guard !batch.isEmpty else { return }
             batch.withUnsafeBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {

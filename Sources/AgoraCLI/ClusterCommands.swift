@@ -35,8 +35,10 @@ struct MasterHTTPOptions: ParsableArguments {
         return try decode(Page.self, from: try await get(path), path: "/tasks").tasks
     }
 
+    /// `url` without a trailing slash.
+    private var base: String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+
     private func get(_ path: String) async throws -> Data {
-        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         guard let endpoint = URL(string: base + path), endpoint.scheme == "http" || endpoint.scheme == "https" else {
             throw ValidationError("invalid --master-http \"\(url)\": expected a URL like http://127.0.0.1:5080")
         }
@@ -58,7 +60,7 @@ struct MasterHTTPOptions: ParsableArguments {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw ValidationError("the master at \(url) sent a \(path) this client does not understand: \(error)")
+            throw ValidationError("the master at \(base) sent a \(path) this client does not understand: \(error)")
         }
     }
 }

@@ -15,7 +15,7 @@ import Testing
     }
 
     /// A master whose listing is `listing`, served in pages of `pageSize`; counts the requests.
-    private final class Pages: @unchecked Sendable {
+    private final class Pages {
         let listing: [MasterStateView.Task]
         let pageSize: Int
         var requests = 0
